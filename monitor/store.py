@@ -1,0 +1,175 @@
+"""The database: engine set-up (WAL, synchronous=FULL, BEGIN IMMEDIATE) and the reads and writes the
+pipeline needs. The only module besides `monitor.tables` and `monitor.story_index` that speaks SQL.
+
+Every write transaction starts with BEGIN IMMEDIATE so two processes (a `monitor run` and a backfill)
+serialise instead of failing with SQLITE_BUSY on a lock upgrade, and no transaction is held across a
+network call: the pipeline fetches first and writes after.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, func
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, SQLModel, col, create_engine, select
+
+from monitor import story_index  # noqa: F401 - registers the story-index tables in the metadata
+from monitor.errors import StorageError
+from monitor.tables import Alert, Feed, Item, Story
+from monitor.types import FeedSpec
+
+
+def database_url(db: str) -> str:
+    """MONITOR_DB takes an SQLAlchemy URL or a file path."""
+    if "://" in db:
+        return db
+    return f"sqlite:///{Path(db).expanduser()}"
+
+
+def make_engine(db: str) -> Engine:
+    """An engine with the SQLite settings this app relies on, and the tables created."""
+    url = database_url(db)
+    try:
+        engine = create_engine(url, connect_args={"timeout": 30} if url.startswith("sqlite") else {})
+        if engine.dialect.name == "sqlite":
+            _configure_sqlite(engine)
+        SQLModel.metadata.create_all(engine)
+    except SQLAlchemyError as exc:
+        raise StorageError(f"cannot open the database {db!r}: {exc}") from exc
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Session]:
+    """One write transaction; commits on success, rolls back on error, wraps database errors."""
+    try:
+        with Session(engine, expire_on_commit=False) as session, session.begin():
+            yield session
+    except SQLAlchemyError as exc:
+        raise StorageError(f"database error: {exc}") from exc
+
+
+# -- feeds ------------------------------------------------------------------------------------------
+
+
+def sync_feeds(session: Session, specs: Sequence[FeedSpec], now: datetime) -> None:
+    """Make the feed rows match feeds.yaml: config fields come from the file, state stays in the DB.
+
+    A feed removed from the file is disabled (its items and history are kept).
+    """
+    rows = {row.name: row for row in session.exec(select(Feed))}
+    for spec in specs:
+        row = rows.pop(spec.name, None)
+        if row is None:
+            row = Feed(name=spec.name, url=spec.url, next_poll_at=now)
+        elif row.url != spec.url:
+            row.url, row.etag, row.last_modified, row.body_hash = spec.url, None, None, None
+            row.gone, row.moved_to, row.next_poll_at, row.consecutive_failures = False, None, now, 0
+        row.enabled = spec.enabled
+        row.interval_s = int(spec.interval.total_seconds())
+        row.timezone = spec.timezone
+        row.tags = ",".join(spec.tags)
+        session.add(row)
+    for row in rows.values():
+        row.enabled = False
+        session.add(row)
+
+
+def due_feeds(session: Session, now: datetime, names: Sequence[str] | None = None) -> list[Feed]:
+    """Enabled feeds whose next poll time has come (or the named ones, due or not)."""
+    query = select(Feed).where(col(Feed.enabled), col(Feed.gone).is_(False))
+    if names:
+        query = select(Feed).where(col(Feed.name).in_(list(names)))
+    else:
+        query = query.where((col(Feed.next_poll_at).is_(None)) | (col(Feed.next_poll_at) <= now))
+    return list(session.exec(query.order_by(col(Feed.next_poll_at))))
+
+
+def all_feeds(session: Session) -> list[Feed]:
+    return list(session.exec(select(Feed).order_by(col(Feed.name))))
+
+
+# -- items and stories ------------------------------------------------------------------------------
+
+
+def known_guids(session: Session, feed_id: int, guids: Sequence[str]) -> set[str]:
+    """Which of `guids` the feed already has (one indexed IN query)."""
+    if not guids:
+        return set()
+    query = select(Item.guid).where(Item.feed_id == feed_id, col(Item.guid).in_(list(guids)))
+    return set(session.exec(query))
+
+
+def item_with_url(session: Session, url: str | None) -> Item | None:
+    """An already stored item with this canonical link, in any feed."""
+    if not url:
+        return None
+    return session.exec(select(Item).where(Item.url == url).order_by(col(Item.id)).limit(1)).first()
+
+
+def count_items(session: Session, feed_id: int) -> int:
+    return int(session.exec(select(func.count()).select_from(Item).where(Item.feed_id == feed_id)).one())
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def story_items(session: Session, story_id: int) -> list[Item]:
+    return list(session.exec(select(Item).where(Item.story_id == story_id).order_by(col(Item.id))))
+
+
+def feed_names(session: Session) -> dict[int, str]:
+    return {row.id: row.name for row in session.exec(select(Feed)) if row.id is not None}
+
+
+# -- outbox -----------------------------------------------------------------------------------------
+
+
+def enqueue_alert(session: Session, alert: Alert) -> bool:
+    """Add an outbox row unless one with the same dedupe key exists. Returns whether it was added."""
+    exists = session.exec(select(Alert.id).where(Alert.dedupe_key == alert.dedupe_key)).first()
+    if exists is not None:
+        return False
+    session.add(alert)
+    return True
+
+
+def pending_alerts(session: Session, now: datetime, limit: int = 100) -> list[Alert]:
+    query = (
+        select(Alert)
+        .where(Alert.status == "pending")
+        .where((col(Alert.next_attempt_at).is_(None)) | (col(Alert.next_attempt_at) <= now))
+        .order_by(col(Alert.id))
+        .limit(limit)
+    )
+    return list(session.exec(query))
+
+
+def parent_alert(session: Session, story_id: int, destination: str) -> Alert | None:
+    """The story's first ('new') alert to this destination, for threading follow-ups."""
+    query = select(Alert).where(Alert.story_id == story_id, Alert.destination == destination, Alert.kind == "new")
+    return session.exec(query).first()
