@@ -24,7 +24,7 @@ import feedparser
 from monitor.errors import ParseError
 from monitor.text import plain_text
 from monitor.types import ParsedItem
-from monitor.urls import canonical_url, outlet
+from monitor.urls import canonical_url, clean_url, outlet
 
 MAX_ITEMS_PER_FEED = 500
 FUTURE_TOLERANCE = timedelta(days=1)
@@ -89,7 +89,7 @@ def normalise_entry(entry: Any, *, final_url: str, tz: ZoneInfo, now: datetime) 
     """One feedparser entry -> ParsedItem; None when it has neither id nor link."""
     link = _link(entry, final_url)
     raw_guid = str(entry.get("id") or "").strip()
-    guid = raw_guid or link
+    guid = raw_guid or (canonical_url(link) if link else "")
     if not guid:
         return None
     published = entry_time(entry, tz=tz, now=now)
@@ -99,8 +99,15 @@ def normalise_entry(entry: Any, *, final_url: str, tz: ZoneInfo, now: datetime) 
         title=plain_text(str(entry.get("title") or ""), limit=500),
         summary=plain_text(str(entry.get("summary") or entry.get("description") or "")),
         published=published,
-        source=outlet(link),
+        source=_publisher(entry) or outlet(link),
     )
+
+
+def _publisher(entry: Any) -> str:
+    """The real outlet of an aggregator item (Google News names it in `<source url=...>`)."""
+    source = entry.get("source")
+    href = source.get("href") if isinstance(source, dict) else None
+    return outlet(str(href)) if href else ""
 
 
 def _link(entry: Any, final_url: str) -> str | None:
@@ -110,7 +117,7 @@ def _link(entry: Any, final_url: str) -> str | None:
     absolute = urljoin(final_url, href)
     if urlsplit(absolute).scheme not in ("http", "https"):
         return None  # javascript:, data:, file: links are never shown or followed
-    return canonical_url(absolute)
+    return clean_url(absolute)
 
 
 def entry_time(entry: Any, *, tz: ZoneInfo, now: datetime) -> datetime | None:

@@ -123,11 +123,12 @@ def known_guids(session: Session, feed_id: int, guids: Sequence[str]) -> set[str
     return set(session.exec(query))
 
 
-def item_with_url(session: Session, url: str | None) -> Item | None:
+def item_with_url(session: Session, canonical_url: str | None) -> Item | None:
     """An already stored item with this canonical link, in any feed."""
-    if not url:
+    if not canonical_url:
         return None
-    return session.exec(select(Item).where(Item.url == url).order_by(col(Item.id)).limit(1)).first()
+    query = select(Item).where(Item.canonical_url == canonical_url).order_by(col(Item.id)).limit(1)
+    return session.exec(query).first()
 
 
 def count_items(session: Session, feed_id: int) -> int:
@@ -173,3 +174,11 @@ def parent_alert(session: Session, story_id: int, destination: str) -> Alert | N
     """The story's first ('new') alert to this destination, for threading follow-ups."""
     query = select(Alert).where(Alert.story_id == story_id, Alert.destination == destination, Alert.kind == "new")
     return session.exec(query).first()
+
+
+def story_alerts(session: Session, story_id: int) -> list[Alert]:
+    return list(session.exec(select(Alert).where(Alert.story_id == story_id).order_by(col(Alert.id))))
+
+
+def alerts_with_status(session: Session, status: str) -> list[Alert]:
+    return list(session.exec(select(Alert).where(Alert.status == status).order_by(col(Alert.id))))

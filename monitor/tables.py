@@ -72,7 +72,8 @@ class Item(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     feed_id: int = Field(foreign_key="feed.id", index=True)
     guid: str
-    url: str | None = Field(default=None, index=True)  # canonical link
+    url: str | None = None  # the link as published, tracking parameters removed
+    canonical_url: str | None = Field(default=None, index=True)  # one spelling per article, for dedup
     title: str = ""
     summary: str = ""
     source: str = ""

@@ -83,3 +83,16 @@ def outlet(url: str | None) -> str:
     if not url:
         return ""
     return _host(urlsplit(url.strip()).hostname or "")
+
+
+def clean_url(url: str) -> str:
+    """The link as published, minus tracking parameters and fragment: what an alert links to.
+
+    Unlike `canonical_url` it keeps the scheme, host and path as the publisher wrote them, since a
+    folded host (`koreaherald.com` for `www.koreaherald.com`) need not serve the page.
+    """
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+        return url.strip()
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if _keep_param(k, v)]
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", urlencode(query), ""))

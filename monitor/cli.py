@@ -1,0 +1,399 @@
+"""The `monitor` command line. Thin: parses options, builds the monitor (monitor.app), prints results.
+
+Exit codes: 0 success (also when some feeds failed: they are reported), 1 invalid configuration or a
+failed check, 2 usage errors (click's own).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import os
+import re
+import sys
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+from sqlmodel import col, select
+
+from monitor import __version__, store
+from monitor.app import build_notifiers, build_pipeline, load_configuration, load_user_vocabulary, utc_now
+from monitor.config import format_interval
+from monitor.errors import ConfigError, MonitorError
+from monitor.settings import Settings, load_settings
+from monitor.tables import Alert, Feed, Item, Story
+
+F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("monitor")
+
+
+def _settings(ctx: click.Context, feeds: str | None, alerts: str | None, db: str | None) -> Settings:
+    parent = ctx.find_root().params
+    return load_settings(
+        os.environ,
+        feeds=feeds or parent.get("feeds"),
+        alerts=alerts or parent.get("alerts"),
+        db=db or parent.get("db"),
+    )
+
+
+def config_options(func: F) -> F:
+    """--feeds, --alerts and --db, accepted before or after the command name."""
+    func = click.option("--db", metavar="PATH|URL", help="Database file or SQLAlchemy URL [env MONITOR_DB; default ./monitor.db].")(func)
+    func = click.option("--alerts", metavar="DIR", help="Alert-rule folder [env MONITOR_ALERTS; default ./alerts].")(func)
+    func = click.option("--feeds", metavar="PATH", help="Feed list [env MONITOR_FEEDS; default ./feeds.yaml].")(func)
+    return func
+
+
+def _fail(message: str) -> None:
+    click.secho(message, fg="red", err=True)
+    sys.exit(1)
+
+
+def _parse_since(value: str | None) -> datetime | None:
+    """`2026-01-31`, an ISO time, or a relative `7d` / `12h`."""
+    if not value:
+        return None
+    if m := re.fullmatch(r"(\d+)([dhw])", value.strip()):
+        unit = {"d": "days", "h": "hours", "w": "weeks"}[m.group(2)]
+        return utc_now() - timedelta(**{unit: int(m.group(1))})
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: use YYYY-MM-DD, an ISO time or a relative age like 7d") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@config_options
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.version_option(__version__, prog_name="monitor")
+def main(feeds: str | None, alerts: str | None, db: str | None, verbose: int) -> None:
+    """Watch industry feeds for CDMO contracts and plant milestones; alert Slack once per event.
+
+    \b
+    Quick start:
+      monitor check          validate feeds.yaml and alerts/
+      monitor poll           poll every feed once, alert on new events, exit
+      monitor run            keep polling on each feed's interval (Ctrl-C stops)
+      monitor events         the stories found so far
+
+    Without SLACK_BOT_TOKEN (or a rule's webhook variable) alerts are printed to the console.
+    """
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+@main.command()
+@config_options
+@click.pass_context
+def check(ctx: click.Context, feeds: str | None, alerts: str | None, db: str | None) -> None:
+    """Validate feeds.yaml and alerts/ (exit 1 and name file, line and field on errors)."""
+    settings = _settings(ctx, feeds, alerts, db)
+    try:
+        configuration = load_configuration(settings)
+        load_user_vocabulary(settings)
+    except ConfigError as exc:
+        _fail(f"configuration invalid ({len(exc.problems)} problem(s)):\n" + "\n".join(f"  {p}" for p in exc.problems))
+        return
+    enabled = sum(1 for f in configuration.feeds if f.enabled)
+    click.echo(
+        f"OK: {settings.feeds_path}: {len(configuration.feeds)} feeds ({enabled} enabled); "
+        f"{settings.alerts_dir}: {len(configuration.rules)} alert rule(s)"
+    )
+    for rule in configuration.rules:
+        missing = ""
+        if rule.channel and not settings.slack_bot_token:
+            missing = " (SLACK_BOT_TOKEN not set: alerts print to the console)"
+        elif rule.webhook_env and not settings.webhook_url(rule.webhook_env):
+            missing = f" ({rule.webhook_env} not set: alerts print to the console)"
+        click.echo(f"  rule {rule.name}: {', '.join(rule.events)} -> {rule.destination}{missing}")
+
+
+def _load_or_exit(settings: Settings) -> Any:
+    try:
+        return load_configuration(settings)
+    except ConfigError as exc:
+        _fail(f"configuration invalid ({len(exc.problems)} problem(s)):\n" + "\n".join(f"  {p}" for p in exc.problems))
+
+
+@main.command()
+@config_options
+@click.option("--feed", "feed_names", multiple=True, metavar="NAME", help="Poll only this feed (repeatable).")
+@click.pass_context
+def poll(ctx: click.Context, feeds: str | None, alerts: str | None, db: str | None, feed_names: tuple[str, ...]) -> None:
+    """Poll every enabled feed (or --feed NAME) now, deliver alerts, exit.
+
+    The first poll of a new feed stores its items without alerting (a baseline). Exit code 0 even
+    when some feeds failed; they are listed.
+    """
+    from monitor.deliver import drain_outbox
+    from monitor.pipeline import poll as poll_feeds
+    from monitor.pipeline import sync_config
+
+    settings = _settings(ctx, feeds, alerts, db)
+    configuration = _load_or_exit(settings)
+    known = {f.name for f in configuration.feeds}
+    unknown = [n for n in feed_names if n not in known]
+    if unknown:
+        _fail(f"unknown feed(s): {', '.join(unknown)} (names are listed in {settings.feeds_path})")
+    try:
+        pipeline = build_pipeline(settings, configuration.rules)
+        sync_config(pipeline, configuration.feeds)
+        names = list(feed_names) or [f.name for f in configuration.feeds if f.enabled]
+        results = poll_feeds(pipeline, names)
+        report = drain_outbox(pipeline.engine, build_notifiers(settings), configuration.rules, utc_now)
+    except MonitorError as exc:
+        _fail(f"error: {exc}")
+        return
+    console = Console(stderr=True)
+    table = Table(title=f"Polled {len(results)} feed(s)", show_lines=False)
+    for column in ("feed", "status", "new", "flagged", "alerts", "error"):
+        table.add_column(column, overflow="fold")
+    for r in results:
+        status = f"[red]{r.status}[/red]" if r.status == "error" else r.status
+        table.add_row(r.feed, status, str(r.new_items), str(r.flagged), str(r.alerts), r.error or "")
+    console.print(table)
+    console.print(
+        f"alerts sent: {report.sent}, waiting to retry: {report.retried}, blocked: {report.blocked}"
+        + "".join(f"\n  {e}" for e in report.errors[:10])
+    )
+
+
+@main.command()
+@config_options
+@click.option("--tick", default=30, show_default=True, help="Seconds between scheduler ticks.")
+@click.pass_context
+def run(ctx: click.Context, feeds: str | None, alerts: str | None, db: str | None, tick: int) -> None:
+    """Poll each feed on its interval and deliver alerts until stopped (SIGINT/SIGTERM stop cleanly).
+
+    Edits to feeds.yaml and alerts/ are picked up without a restart; an invalid edit keeps the last
+    good configuration and is reported.
+    """
+    from monitor.scheduler import run_forever
+
+    settings = _settings(ctx, feeds, alerts, db)
+    configuration = _load_or_exit(settings)
+    try:
+        run_forever(settings, configuration, tick_s=tick)
+    except MonitorError as exc:
+        _fail(f"error: {exc}")
+
+
+def _ago(when: datetime | None, now: datetime) -> str:
+    if when is None:
+        return "never"
+    seconds = (now - when).total_seconds()
+    future = seconds < 0
+    seconds = abs(seconds)
+    text = (
+        f"{int(seconds)}s" if seconds < 120 else f"{int(seconds // 60)}m" if seconds < 7200 else
+        f"{int(seconds // 3600)}h" if seconds < 172800 else f"{int(seconds // 86400)}d"
+    )  # fmt: skip
+    return f"in {text}" if future else f"{text} ago"
+
+
+@main.command(name="feeds")
+@config_options
+@click.pass_context
+def feeds_command(ctx: click.Context, feeds: str | None, alerts: str | None, db: str | None) -> None:
+    """A table of each feed's health: last success, last error, items, next poll."""
+    settings = _settings(ctx, feeds, alerts, db)
+    engine = store.make_engine(settings.db)
+    now = utc_now()
+    with store.transaction(engine) as session:
+        rows = store.all_feeds(session)
+    if not rows:
+        click.echo("No feeds polled yet. Run `monitor poll` (or `monitor run`) first.")
+        return
+    table = Table(title=f"{len(rows)} feeds")
+    for column in ("name", "enabled", "every", "last success", "failures", "last error", "items", "next poll"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        error = row.last_error or ""
+        if row.moved_to:
+            error = (error + f" moved permanently: use {row.moved_to}").strip()
+        next_poll = "stopped (410)" if row.gone else ("disabled" if not row.enabled else _ago(row.next_poll_at, now))
+        table.add_row(
+            row.name,
+            "yes" if row.enabled else "no",
+            format_interval(timedelta(seconds=row.interval_s)),
+            _ago(row.last_success_at, now),
+            str(row.consecutive_failures) if row.consecutive_failures else "",
+            f"[red]{error}[/red]" if row.consecutive_failures else error,
+            str(row.item_count),
+            next_poll,
+        )
+    Console(width=max(160, Console().width)).print(table)
+
+
+def _story_records(settings: Settings, since: datetime | None) -> Iterator[dict[str, Any]]:
+    engine = store.make_engine(settings.db)
+    with store.transaction(engine) as session:
+        query = select(Story).order_by(col(Story.first_seen_at))
+        if since is not None:
+            query = query.where(col(Story.first_seen_at) >= since)
+        stories = list(session.exec(query))
+        for story in stories:
+            items = store.story_items(session, story.id or 0)
+            yield {
+                "story_id": story.id,
+                "labels": [label for label in story.labels.split(",") if label],
+                "title": story.title,
+                "url": story.url,
+                "cdmo": story.cdmo,
+                "client": story.client,
+                "value": story.value,
+                "value_usd": story.value_usd,
+                "first_seen": story.first_seen_at.isoformat(),
+                "published": story.published_at.isoformat() if story.published_at else None,
+                "outlets": [o for o in story.outlets.split(",") if o],
+                "items": len(items),
+                "alerted": story.alerted,
+            }
+
+
+@main.command()
+@config_options
+@click.option("--since", metavar="DATE", help="Only stories first seen since (YYYY-MM-DD, ISO time, or 7d).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.pass_context
+def events(ctx: click.Context, feeds: str | None, alerts: str | None, db: str | None, since: str | None, fmt: str) -> None:
+    """The flagged stories (events), each with its outlets and item count."""
+    settings = _settings(ctx, feeds, alerts, db)
+    records = list(_story_records(settings, _parse_since(since)))
+    if fmt == "json":
+        click.echo(json.dumps(records, ensure_ascii=False, indent=2))
+        return
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(records[0]) if records else ["story_id"])
+        writer.writeheader()
+        for record in records:
+            writer.writerow({k: ";".join(v) if isinstance(v, list) else v for k, v in record.items()})
+        click.echo(buffer.getvalue(), nl=False)
+        return
+    table = Table(title=f"{len(records)} stories")
+    for column in ("id", "first seen", "event", "headline", "cdmo", "client", "value", "outlets", "items"):
+        table.add_column(column, overflow="fold")
+    for r in records:
+        value = r["value"] or ""
+        if r["value_usd"]:
+            value += f" (${r['value_usd'] / 1e6:,.0f}M)"
+        table.add_row(
+            str(r["story_id"]), r["first_seen"][:16].replace("T", " "), " + ".join(r["labels"]), r["title"],
+            r["cdmo"] or "", r["client"] or "", value, ", ".join(r["outlets"]), str(r["items"]),
+        )  # fmt: skip
+    Console(width=max(160, Console().width)).print(table)
+
+
+@main.command()
+@config_options
+@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
+@click.pass_context
+def export(ctx: click.Context, feeds: str | None, alerts: str | None, db: str | None, fmt: str) -> None:
+    """Every stored item, one JSON object a line."""
+    settings = _settings(ctx, feeds, alerts, db)
+    engine = store.make_engine(settings.db)
+    out = click.get_text_stream("stdout")
+    with store.transaction(engine) as session:
+        names = store.feed_names(session)
+        for item in session.exec(select(Item).order_by(col(Item.id))):
+            record = {
+                "guid": item.guid,
+                "url": item.url,
+                "title": item.title,
+                "summary": item.summary,
+                "feed": names.get(item.feed_id, ""),
+                "source": item.source,
+                "published": item.published_at.isoformat() if item.published_at else None,
+                "first_seen": item.first_seen_at.isoformat(),
+                "labels": [label for label in item.labels.split(",") if label],
+                "story_id": item.story_id,
+                "entities": json.loads(item.entities or "{}"),
+                "evidence": json.loads(item.evidence or "{}"),
+            }
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+@main.command(name="classify")
+@click.argument("source", default="-", metavar="[FILE|-]")
+@click.pass_context
+def classify_command(ctx: click.Context, source: str) -> None:
+    """Classify JSON lines ({id, title, summary, ...}) from FILE or stdin; print one JSON line each."""
+    from monitor.classify import classify
+
+    settings = _settings(ctx, None, None, None)
+    vocabulary = load_user_vocabulary(settings)
+    stream = click.open_file(source, "r", encoding="utf-8")
+    out = click.get_text_stream("stdout")
+    for number, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict):
+                raise ValueError("not a JSON object")
+        except ValueError as exc:
+            click.secho(f"{source}:{number}: skipped: {exc}", fg="yellow", err=True)
+            continue
+        result = classify(str(record.get("title") or ""), str(record.get("summary") or ""), vocabulary)
+        out.write(
+            json.dumps(
+                {
+                    "id": record.get("id"),
+                    "labels": list(result.labels),
+                    "entities": result.entities.to_dict(),
+                    "evidence": {k: list(v) for k, v in result.evidence.items()},
+                },
+                ensure_ascii=False,
+            )
+            + "\n"
+        )
+
+
+@main.command(name="eval")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--only", type=click.Choice(["classifier", "stories"]), help="Run one of the two evaluations.")
+@click.option("--errors/--no-errors", default=True, show_default=True, help="List the misclassified items.")
+def eval_command(path: Path, only: str | None, errors: bool) -> None:
+    """Measure the classifier and the story grouping on a labelled JSON-lines file."""
+    from monitor import eval_classify, eval_stories
+
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if only in (None, "classifier"):
+        click.echo(eval_classify.format_report(eval_classify.evaluate(rows), show_errors=errors))
+    if only in (None, "stories"):
+        click.echo(eval_stories.format_report(eval_stories.evaluate(rows), show_errors=errors))
+
+
+@main.command(name="alerts")
+@config_options
+@click.pass_context
+def alerts_command(ctx: click.Context, feeds: str | None, alerts: str | None, db: str | None) -> None:
+    """The outbox: pending, blocked and sent-today alerts."""
+    settings = _settings(ctx, feeds, alerts, db)
+    engine = store.make_engine(settings.db)
+    today = utc_now().replace(hour=0, minute=0, second=0, microsecond=0)
+    with store.transaction(engine) as session:
+        rows = list(session.exec(select(Alert).order_by(col(Alert.id))))
+        titles = {s.id: s.title for s in session.exec(select(Story))}
+    pending = [a for a in rows if a.status == "pending"]
+    blocked = [a for a in rows if a.status == "blocked"]
+    sent_today = [a for a in rows if a.status == "sent" and a.sent_at and a.sent_at >= today]
+    click.echo(f"pending: {len(pending)}  blocked: {len(blocked)}  sent today: {len(sent_today)}")
+    table = Table()
+    for column in ("id", "status", "rule", "destination", "kind", "attempts", "story", "last error"):
+        table.add_column(column, overflow="fold")
+    for a in [*blocked, *pending, *sent_today][:200]:
+        table.add_row(str(a.id), a.status, a.rule, a.destination, a.kind, str(a.attempts),
+                      titles.get(a.story_id, ""), a.last_error or "")  # fmt: skip
+    if table.row_count:
+        Console(width=max(160, Console().width)).print(table)

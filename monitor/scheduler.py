@@ -1,0 +1,108 @@
+"""`monitor run`: APScheduler ticks; the database decides which feeds are due.
+
+APScheduler 3.x with an in-memory job store only ticks (coalesced, one instance at a time): the schedule
+itself (next poll per feed, backoff) lives in the feed table, so a restart loses nothing and `run` and
+`poll` share one code path. SIGINT and SIGTERM stop the scheduler after the running job finishes.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from monitor.app import Configuration, build_notifiers, build_pipeline, load_configuration, utc_now
+from monitor.deliver import drain_outbox, unblock_alerts
+from monitor.errors import ConfigError, MonitorError
+from monitor.notify import NotifierFactory
+from monitor.pipeline import Pipeline, poll, sync_config
+from monitor.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def config_fingerprint(settings: Settings) -> tuple[tuple[str, float, int], ...]:
+    """Modification times and sizes of feeds.yaml and every rule file: a cheap change detector."""
+    paths = [settings.feeds_path]
+    if settings.alerts_dir.is_dir():
+        paths += sorted(p for p in settings.alerts_dir.iterdir() if p.suffix in (".yaml", ".yml"))
+    stats = []
+    for path in paths:
+        try:
+            stat = Path(path).stat()
+            stats.append((str(path), stat.st_mtime, stat.st_size))
+        except OSError:
+            stats.append((str(path), 0.0, -1))
+    return tuple(stats)
+
+
+@dataclass
+class Runner:
+    """The jobs `monitor run` schedules, with the last good configuration."""
+
+    settings: Settings
+    pipeline: Pipeline
+    notifiers: NotifierFactory
+    seen_config: tuple[tuple[str, float, int], ...] = field(default_factory=tuple)
+
+    def reload_if_changed(self) -> None:
+        current = config_fingerprint(self.settings)
+        if current == self.seen_config:
+            return
+        self.seen_config = current
+        try:
+            configuration = load_configuration(self.settings)
+        except ConfigError as exc:
+            log.error("configuration edit rejected, keeping the last good one:\n  %s", "\n  ".join(exc.problems))
+            print("configuration edit rejected, keeping the last good one:\n  " + "\n  ".join(exc.problems))
+            return
+        self.pipeline.rules = configuration.rules
+        sync_config(self.pipeline, configuration.feeds)
+        unblock_alerts(self.pipeline.engine, utc_now())
+        log.info("configuration loaded: %d feeds, %d rules", len(configuration.feeds), len(configuration.rules))
+
+    def poll_due(self) -> None:
+        try:
+            self.reload_if_changed()
+            for result in poll(self.pipeline):
+                if result.error:
+                    log.warning("feed %s failed: %s", result.feed, result.error)
+                else:
+                    log.info("feed %s: %s, %d new, %d flagged", result.feed, result.status, result.new_items,
+                             result.flagged)  # fmt: skip
+        except MonitorError:
+            log.exception("poll failed; retrying at the next tick")
+
+    def deliver(self) -> None:
+        try:
+            report = drain_outbox(self.pipeline.engine, self.notifiers, self.pipeline.rules, utc_now)
+            for error in report.errors:
+                log.warning("alert not delivered: %s", error)
+        except MonitorError:
+            log.exception("delivery failed; retrying at the next tick")
+
+
+def run_forever(settings: Settings, configuration: Configuration, tick_s: int = 30) -> None:
+    pipeline = build_pipeline(settings, configuration.rules)
+    sync_config(pipeline, configuration.feeds)
+    runner = Runner(settings, pipeline, build_notifiers(settings), config_fingerprint(settings))
+    scheduler = BlockingScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1,
+                                                                "misfire_grace_time": 300})  # fmt: skip
+    scheduler.add_job(runner.poll_due, "interval", seconds=tick_s, id="poll", next_run_time=utc_now())
+    scheduler.add_job(runner.deliver, "interval", seconds=max(5, tick_s // 3), id="deliver", next_run_time=utc_now())
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        log.warning("received signal %d, stopping", signum)
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    enabled = sum(1 for f in configuration.feeds if f.enabled)
+    print(f"monitor running: {enabled} feeds, {len(configuration.rules)} rules, database {settings.db} (Ctrl-C stops)")
+    scheduler.start()
+    pipeline.http.close()
+    print("monitor stopped")

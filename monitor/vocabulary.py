@@ -1,0 +1,319 @@
+"""Company vocabulary: CDMOs, their clients and suppliers, with aliases, kept as data.
+
+Why a vocabulary rather than named-entity recognition: the classifier must tell a contract
+manufacturer from its client or from a raw-material supplier (roles), map Korean and former names
+to one canonical name (so alert-rule watchlists and story grouping match across outlets), and do
+it without models or network. The packaged list lives in `monitor/data/companies.yaml`; users add
+their own YAML files of the same schema through `load_vocabulary(extra_paths)`. Bad input fails
+with a `VocabularyError` naming the file and line.
+
+Matching (`Vocabulary.find`) works on word tokens rather than one giant regex so that a few
+hundred aliases cost a dictionary lookup per token, which keeps `classify()` fast.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+ROLES = frozenset({"cdmo", "pharma", "biotech", "supplier", "cro", "investor", "government", "other"})
+MAX_ALIAS_TOKENS = 7
+
+# Korean interpunct look-alikes (NFKC does not fold U+318D) and other dots, mapped to one "·".
+_DOT_LOOKALIKES = str.maketrans({"\u318d": "·", "\u119e": "·", "\u30fb": "·", "\u2027": "·", "\uff65": "·", "\u2219": "·"})
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u00a0": " "})
+_TOKEN = re.compile(r"[0-9A-Za-z\u00c0-\u024f]+|[\uac00-\ud7a3]+|[\u3040-\u30ff\u4e00-\u9fff]+")
+_HANGUL_OR_CJK = re.compile(r"[\uac00-\ud7a3\u3040-\u30ff\u4e00-\u9fff]")
+
+
+def normalize_text(text: str) -> str:
+    """NFKC, one kind of interpunct and quote, single spaces: the form every matcher sees."""
+    text = unicodedata.normalize("NFKC", text.translate(_DOT_LOOKALIKES)).translate(_DOT_LOOKALIKES)
+    text = text.translate(_QUOTES)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _key(name: str) -> str:
+    return " ".join(m.group(0).lower() for m in _TOKEN.finditer(normalize_text(name)))
+
+
+class VocabularyError(ValueError):
+    """A vocabulary file is malformed; the message names the file and the line."""
+
+
+@dataclass(frozen=True, slots=True)
+class Company:
+    """One company: canonical name, roles, aliases and parent (canonical name or None)."""
+
+    name: str
+    roles: frozenset[str]
+    aliases: tuple[str, ...] = ()
+    parent: str | None = None
+
+    @property
+    def is_cdmo(self) -> bool:
+        return "cdmo" in self.roles
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """A company named in a text: canonical name, the words as written, and their span."""
+
+    company: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Alias:
+    company: str
+    exact_case: str | None  # the spelling required when case matters, else None
+    first_upper: bool  # a capitalised single word must start with a capital in the text
+
+
+@dataclass
+class Vocabulary:
+    """Known companies and an alias index; build it with `load_vocabulary`."""
+
+    companies: dict[str, Company] = field(default_factory=dict)
+    _by_key: dict[str, str] = field(default_factory=dict, repr=False)
+    _phrases: dict[tuple[str, ...], list[_Alias]] = field(default_factory=dict, repr=False)
+    _cjk_prefixes: list[tuple[str, str]] = field(default_factory=list, repr=False)
+    _where: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def canonical(self, name_or_alias: str) -> str | None:
+        """The canonical name for a name or alias (case-insensitive), or None when unknown."""
+        return self._by_key.get(_key(name_or_alias))
+
+    def get(self, name: str) -> Company | None:
+        canonical = self.canonical(name)
+        return self.companies.get(canonical) if canonical else None
+
+    def is_cdmo_group(self, name: str) -> bool:
+        """True for a CDMO or a company with a CDMO subsidiary (Fujifilm, Lotte)."""
+        company = self.get(name)
+        if company is None:
+            return False
+        if company.is_cdmo:
+            return True
+        return any(c.parent == company.name and c.is_cdmo for c in self.companies.values())
+
+    def related(self, a: str, b: str) -> bool:
+        """Same company, or one is the parent (or grandparent) of the other."""
+        ca, cb = self.canonical(a), self.canonical(b)
+        if ca is None or cb is None:
+            return False
+        return ca == cb or cb in self._ancestors(ca) or ca in self._ancestors(cb)
+
+    def _ancestors(self, name: str) -> list[str]:
+        found: list[str] = []
+        company = self.companies.get(name)
+        while company is not None and company.parent and company.parent not in found:
+            found.append(company.parent)
+            company = self.companies.get(company.parent)
+        return found
+
+    def find(self, text: str) -> list[Mention]:
+        """Every company alias in `text` (already normalised), longest match first, in order."""
+        tokens = [(m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+        lowered = [t[0].lower() for t in tokens]
+        mentions: list[Mention] = []
+        i = 0
+        while i < len(tokens):
+            hit = self._match_at(text, tokens, lowered, i)
+            if hit is None:
+                i += 1
+                continue
+            mention, width = hit
+            mentions.append(mention)
+            i += width
+        return mentions
+
+    def _match_at(
+        self, text: str, tokens: list[tuple[str, int, int]], lowered: list[str], i: int
+    ) -> tuple[Mention, int] | None:
+        for width in range(min(MAX_ALIAS_TOKENS, len(tokens) - i), 0, -1):
+            candidates = self._phrases.get(tuple(lowered[i : i + width]))
+            if not candidates:
+                continue
+            start, end = tokens[i][1], tokens[i + width - 1][2]
+            written = text[start:end]
+            for alias in candidates:
+                if _case_fits(alias, written):
+                    return Mention(alias.company, written, start, end), width
+        if _HANGUL_OR_CJK.match(tokens[i][0]):
+            return self._match_cjk_prefix(tokens[i])
+        return None
+
+    def _match_cjk_prefix(self, token: tuple[str, int, int]) -> tuple[Mention, int] | None:
+        # Korean attaches particles (삼성바이오로직스는): accept an alias that starts the token.
+        word, start, _ = token
+        for alias, company in self._cjk_prefixes:
+            if word.startswith(alias):
+                return Mention(company, alias, start, start + len(alias)), 1
+        return None
+
+    # --- building ---------------------------------------------------------------------------
+
+    def add(self, company: Company, where: str) -> None:
+        """Add or extend a company; `where` ("file:line") is used in error messages."""
+        existing = self.companies.get(self.canonical(company.name) or "")
+        if existing is not None:
+            company = Company(
+                existing.name,
+                existing.roles | company.roles,
+                tuple(dict.fromkeys(existing.aliases + company.aliases)),
+                company.parent or existing.parent,
+            )
+        for alias in (company.name, *company.aliases):
+            self._index_alias(alias, company.name, where)
+        self.companies[company.name] = company
+        self._where.setdefault(company.name, where)
+
+    def _index_alias(self, alias: str, company: str, where: str) -> None:
+        key = _key(alias)
+        if not key:
+            raise VocabularyError(f"{where}: alias {alias!r} has no letters or digits")
+        owner = self._by_key.get(key)
+        if owner is not None and owner != company:
+            raise VocabularyError(f"{where}: alias {alias!r} of {company!r} already names {owner!r}")
+        self._by_key[key] = company
+        phrase = tuple(key.split(" "))
+        entry = _Alias(company, _exact_case(alias), _first_upper(alias))
+        bucket = self._phrases.setdefault(phrase, [])
+        if entry not in bucket:
+            bucket.append(entry)
+        if _HANGUL_OR_CJK.search(alias) and len(phrase) == 1:
+            self._cjk_prefixes.append((alias, company))
+            self._cjk_prefixes.sort(key=lambda pair: -len(pair[0]))
+
+
+def _exact_case(alias: str) -> str | None:
+    """Short capitals (GSK, AGC) and inner capitals (WuXi) must match as written."""
+    if " " in alias.strip():
+        return None
+    letters = [c for c in alias if c.isalpha()]
+    if not letters or not letters[0].isascii():
+        return None
+    if alias.isupper() and len(letters) <= 5:
+        return alias
+    if any(c.isupper() for c in letters[1:]) and not alias.isupper():
+        return alias
+    return None
+
+
+def _first_upper(alias: str) -> bool:
+    return " " not in alias.strip() and alias[:1].isupper()
+
+
+def _case_fits(alias: _Alias, written: str) -> bool:
+    if alias.exact_case is not None:
+        return _key(written) == _key(alias.exact_case) and _letters(written) == _letters(alias.exact_case)
+    if alias.first_upper:
+        return written[:1].isupper()
+    return True
+
+
+def _letters(text: str) -> str:
+    return "".join(c for c in text if c.isalnum())
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def load_vocabulary(extra_paths: Sequence[Path] = ()) -> Vocabulary:
+    """The packaged vocabulary merged with the user's YAML files (same schema), in order."""
+    vocabulary = Vocabulary()
+    packaged = resources.files("monitor").joinpath("data/companies.yaml")
+    _load_into(vocabulary, packaged.read_text(encoding="utf-8"), "monitor/data/companies.yaml")
+    for path in extra_paths:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise VocabularyError(f"{path}: cannot read vocabulary file: {exc.strerror}") from exc
+        _load_into(vocabulary, text, str(path))
+    _check_parents(vocabulary)
+    return vocabulary
+
+
+def _load_into(vocabulary: Vocabulary, text: str, source: str) -> None:
+    for company, line in _parse_entries(text, source):
+        vocabulary.add(company, f"{source}:{line}")
+
+
+def _parse_entries(text: str, source: str) -> Iterator[tuple[Company, int]]:
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else 0
+        raise VocabularyError(f"{source}:{line}: not valid YAML: {exc.problem}") from exc
+    if root is None:
+        return
+    if not isinstance(root, yaml.MappingNode):
+        raise VocabularyError(f"{source}:{root.start_mark.line + 1}: expected a mapping with a 'companies' list")
+    companies = _mapping_value(root, "companies")
+    if companies is None:
+        raise VocabularyError(f"{source}:{root.start_mark.line + 1}: missing the 'companies' list")
+    if not isinstance(companies, yaml.SequenceNode):
+        raise VocabularyError(f"{source}:{companies.start_mark.line + 1}: 'companies' must be a list")
+    for node in companies.value:
+        line = node.start_mark.line + 1
+        yield _company_from_node(node, f"{source}:{line}"), line
+
+
+def _mapping_value(node: yaml.MappingNode, key: str) -> yaml.Node | None:
+    for key_node, value_node in node.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
+            return value_node
+    return None
+
+
+def _company_from_node(node: yaml.Node, where: str) -> Company:
+    if not isinstance(node, yaml.MappingNode):
+        raise VocabularyError(f"{where}: each company must be a mapping with name, roles, aliases")
+    data = _Loader("").construct_document(node)
+    if not isinstance(data, dict):
+        raise VocabularyError(f"{where}: each company must be a mapping with name, roles, aliases")
+    unknown = set(data) - {"name", "roles", "aliases", "parent"}
+    if unknown:
+        raise VocabularyError(f"{where}: unknown field(s) {', '.join(sorted(map(str, unknown)))}")
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise VocabularyError(f"{where}: 'name' must be a non-empty string")
+    roles = _string_list(data.get("roles", ["other"]), "roles", where)
+    bad_roles = [r for r in roles if r not in ROLES]
+    if bad_roles:
+        raise VocabularyError(f"{where}: unknown role(s) {bad_roles} for {name!r}; use {sorted(ROLES)}")
+    aliases = _string_list(data.get("aliases") or [], "aliases", where)
+    parent = data.get("parent")
+    if parent is not None and not isinstance(parent, str):
+        raise VocabularyError(f"{where}: 'parent' must be a company name")
+    return Company(name.strip(), frozenset(roles), tuple(a.strip() for a in aliases), parent)
+
+
+def _string_list(value: Any, field_name: str, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise VocabularyError(f"{where}: '{field_name}' must be a list of non-empty strings")
+    return list(value)
+
+
+def _check_parents(vocabulary: Vocabulary) -> None:
+    for company in list(vocabulary.companies.values()):
+        if company.parent is None:
+            continue
+        parent = vocabulary.canonical(company.parent)
+        if parent is None:
+            where = vocabulary._where.get(company.name, "?")
+            raise VocabularyError(f"{where}: unknown parent {company.parent!r} of {company.name!r}")
+        if parent != company.parent:
+            vocabulary.companies[company.name] = Company(company.name, company.roles, company.aliases, parent)
