@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from monitor.classify import Vocabulary, load_vocabulary
+from monitor.vocabulary import Vocabulary, load_vocabulary
 from monitor.config import load_feeds
 from monitor.errors import ConfigError, MonitorError
 from monitor.fetch import make_client

@@ -12,7 +12,7 @@ _CONTRACT = re.compile(r"\b(CDMO|CMO|contract manufactur\w*|manufacturing (?:agr
 _PLANT = re.compile(r"\b(plant|facility|site)\b.*\b(groundbreaking|completes?|opens?|breaks ground|acquires?)\b", re.I)
 
 
-def classify(title: str, summary: str = "") -> Classification:
+def classify(title: str, summary: str = "", vocabulary: object = None) -> Classification:
     """Label one item from its title and summary."""
     text = f"{title}\n{summary}"
     labels: list[Label] = []

@@ -37,6 +37,7 @@ MAX_CANDIDATES = 60
 # MinHash: one-permutation hashing into _BUCKETS buckets of 32-bit minima, densified by rotation.
 _BUCKETS = 32
 _BAND_ROWS = 2
+_BANDS = 8  # LSH: 8 bands of 2 rows find pairs of Jaccard 0.5 with p = 0.90, 0.6 with p = 0.97
 _NEAR_DUP = 0.5  # estimated Jaccard of word 2-shingles above which two texts are one article
 _MAX_NAMES = 24
 _KEY_NAMES = 5  # names whose pairs become blocking keys
@@ -380,7 +381,7 @@ class StoryFingerprint:
             title_kinds=tuple(data.get("tk", ())),
             values=tuple(float(v) for v in data["v"]), kinds=tuple(data["k"]), phase=str(data["p"]),
             labels=tuple(data["l"]), cdmo=str(data["c"]), party=str(data["y"]), site=str(data["z"]),
-            at=datetime.fromisoformat(str(data["a"])),
+            at=_utc(datetime.fromisoformat(str(data["a"]))),
         )
 
 
@@ -455,8 +456,9 @@ def index_keys(fp: StoryFingerprint) -> tuple[str, ...]:
     if len(fp.title.split()) >= 3:
         keys.append("t:" + _short_hash(fp.title))
     sig = fp.signature
-    for band in range(0, len(sig) - _BAND_ROWS + 1, _BAND_ROWS):
-        keys.append(f"b{band // _BAND_ROWS}:" + _short_hash(repr(sig[band : band + _BAND_ROWS])))
+    for band in range(min(_BANDS, len(sig) // _BAND_ROWS)):
+        rows = sig[band * _BAND_ROWS : (band + 1) * _BAND_ROWS]
+        keys.append(f"b{band}:" + _short_hash(repr(rows)))
     keys.extend(_name_keys(fp))
     keys.extend(_value_keys(fp))
     if fp.cdmo:
@@ -473,7 +475,7 @@ def _name_keys(fp: StoryFingerprint) -> list[str]:
     strong = strong_names(fp)
     top = sorted(strong[:_KEY_NAMES])
     keys = [f"n:{a}|{b}" for i, a in enumerate(top) for b in top[i + 1 :]]
-    return keys + [f"p:{n}|{k}" for n in strong[:2] for k in fp.kinds[:2]]
+    return keys + [f"p:{n}|{k}" for n in strong[:1] for k in fp.kinds[:2]]
 
 
 def _value_keys(fp: StoryFingerprint) -> list[str]:
@@ -481,7 +483,7 @@ def _value_keys(fp: StoryFingerprint) -> list[str]:
     strong = strong_names(fp)
     if not strong:
         return []
-    buckets = {math.floor(4 * math.log10(v)) for v in fp.values[:2]}
+    buckets = {math.floor(4 * math.log10(v)) for v in fp.values[:1]}
     buckets |= {b + 1 for b in buckets}
     return [f"v:{strong[0]}|{b}" for b in sorted(buckets)]
 
@@ -500,8 +502,9 @@ class Thresholds:
     near_duplicate: float = _NEAR_DUP  # estimated Jaccard of word 2-shingles: one article
     same_days_text: float = 0.15  # same company within `close_days` and this much wording in common
     close_days: float = 2.0  # same company and kind of event this close: one announcement
+    headline_days: float = 1.0  # same company, headlines of the same kind (even "contract") this close
     value_days: float = 14.0  # same company and amount this close
-    party_days: float = 21.0  # two shared parties (or the classifier's event signature) this close
+    party_days: float = 14.0  # two shared parties (or the classifier's event signature) this close
 
 
 DEFAULTS = Thresholds()
@@ -575,6 +578,9 @@ def _same_event(new: StoryFingerprint, old: StoryFingerprint, th: Thresholds) ->
     kinds = _SPECIFIC_KINDS.intersection(new.kinds, old.kinds)
     if kinds and days <= th.close_days:
         return f"same event: {'+'.join(sorted(kinds))} {who}"
+    headline = set(new.title_kinds) & set(old.title_kinds)
+    if headline and days <= th.headline_days:
+        return f"same event: {'+'.join(sorted(headline))} {who} (headlines)"
     sim = jaccard(new.signature, old.signature)
     if sim >= th.same_days_text and days <= th.close_days:
         return f"same company, similar text {sim:.2f}: {who}"

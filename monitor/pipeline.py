@@ -20,7 +20,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from monitor import store
-from monitor.classify import CLASSIFIER_VERSION, Vocabulary, classify
+from monitor.classify import CLASSIFIER_VERSION, classify
+from monitor.vocabulary import Vocabulary
 from monitor.decide import alert_key, may_alert, next_poll_at, routes_for
 from monitor.errors import FeedError, FetchError
 from monitor.fetch import FetchResult, fetch

@@ -29,6 +29,7 @@ class Route:
     content_type: str = "application/rss+xml; charset=utf-8"
     delay_s: float = 0.0
     conditional: bool = True  # honour If-None-Match / If-Modified-Since
+    modified: float = 1_700_000_000.0  # Last-Modified, advanced by FeedServer.set on every change
 
 
 class FeedServer:
@@ -37,6 +38,7 @@ class FeedServer:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self._version = 0
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -51,7 +53,8 @@ class FeedServer:
 
     def set(self, path: str, body: bytes | str, **kwargs: Any) -> None:
         data = body.encode() if isinstance(body, str) else body
-        self.routes[path] = Route(body=data, **kwargs)
+        self._version += 1
+        self.routes[path] = Route(body=data, modified=1_700_000_000.0 + 60 * self._version, **kwargs)
 
     def hits(self, path: str) -> list[dict[str, str]]:
         with self._lock:
@@ -77,12 +80,10 @@ class FeedServer:
                 if route.delay_s:
                     time.sleep(route.delay_s)
                 etag = '"' + hashlib.sha1(route.body).hexdigest()[:16] + '"'
-                last_modified = formatdate(1_700_000_000, usegmt=True)
-                if (
-                    route.status == 200
-                    and route.conditional
-                    and (self.headers.get("If-None-Match") == etag or self.headers.get("If-Modified-Since") == last_modified)
-                ):
+                last_modified = formatdate(route.modified, usegmt=True)
+                inm, ims = self.headers.get("If-None-Match"), self.headers.get("If-Modified-Since")
+                unchanged = inm == etag if inm is not None else ims == last_modified
+                if route.status == 200 and route.conditional and unchanged:
                     self.send_response(304)
                     self.send_header("ETag", etag)
                     self.end_headers()
