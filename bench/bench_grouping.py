@@ -81,6 +81,7 @@ def build_archive(path: Path, items: int, bases: list[StoryFingerprint], seed: i
     step = SPAN_DAYS * 86400 / items
     batch_fp: list[tuple[int, int, str, str]] = []
     batch_key: list[tuple[str, int, int, str]] = []
+    keys_of = {id(b): [k for k in index_keys(b) if not k.startswith(("u:", "s:"))] for b in bases}
     for item_id in range(1, items + 1):
         base = bases[rng.randrange(len(bases))]
         seen = (START + timedelta(seconds=item_id * step)).strftime("%Y-%m-%d %H:%M:%S.%f")
@@ -88,7 +89,7 @@ def build_archive(path: Path, items: int, bases: list[StoryFingerprint], seed: i
         data["u"] = f"https://outlet{item_id % 400}.example/a/{item_id}"
         data["a"] = seen.replace(" ", "T") + "+00:00"
         batch_fp.append((item_id, item_id, seen, json.dumps(data, separators=(",", ":"))))
-        keys = [k for k in index_keys(base) if not k.startswith(("u:", "s:"))] + ["u:" + data["u"]]
+        keys = [*keys_of[id(base)], "u:" + data["u"]]
         batch_key.extend((k, item_id, item_id, seen) for k in keys)
         if len(batch_fp) >= 20000:
             _flush(conn, batch_fp, batch_key)

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from monitor.vocabulary import Vocabulary, load_vocabulary
 from monitor.config import load_feeds
 from monitor.errors import ConfigError, MonitorError
 from monitor.fetch import make_client
@@ -19,6 +18,7 @@ from monitor.rules import AlertRule, load_rules
 from monitor.settings import Settings
 from monitor.store import make_engine
 from monitor.types import FeedSpec
+from monitor.vocabulary import Vocabulary, load_vocabulary
 
 
 def utc_now() -> datetime:
@@ -60,9 +60,7 @@ def load_user_vocabulary(settings: Settings) -> Vocabulary:
         raise ConfigError(f"company vocabulary: {exc}") from exc
 
 
-def build_pipeline(
-    settings: Settings, rules: list[AlertRule], clock: Callable[[], datetime] = utc_now
-) -> Pipeline:
+def build_pipeline(settings: Settings, rules: list[AlertRule], clock: Callable[[], datetime] = utc_now) -> Pipeline:
     return Pipeline(
         engine=make_engine(settings.db),
         http=make_client(),

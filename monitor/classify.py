@@ -1,26 +1,720 @@
-"""Placeholder classifier (being replaced): flags CDMO contracts and plant milestones by keywords."""
+"""Rule-based classifier: does a news item report a CDMO contract, a plant milestone, both, or neither?
+
+Why rules and not a model: analysts must see *why* an item fired (every label carries the phrases
+that triggered it), the result must be deterministic and fast (thousands of items a second, no
+downloads), and the hard negatives of the corpus (earnings with "big deals" in the headline,
+licensing, raw-material supply to a CDMO, CDMO-to-CDMO alliances, labs and offices, financings,
+explainers, plants only "weighed") are easier to express as vetoes than to learn from 354 items.
+
+How it decides, per label:
+  * evidence patterns find phrases, each either *strong* ("signs manufacturing agreement",
+    "breaks ground", "acquires ... plant") or *weak* (a generic "inks deal" in a manufacturing
+    context, an "expands capacity" with a concrete figure);
+  * vetoes are *hard* (earnings or executive headline, lawsuit, explainer, 483/warning letter, a
+    raw-material supplier as the only counterparty, CDMO-to-CDMO alliance, termination) or *soft*
+    (drug-approval or conference headline, interview/feature): soft vetoes only cancel weak evidence;
+  * a weak contract also needs a contract manufacturer in the item (vocabulary role or the words
+    CDMO/CMO/contract manufacturer).
+Fields come from the company vocabulary (roles decide who is the CDMO and who the client), from
+`monitor.money` for values, and from small keyword tables for modality and stage.
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
+from functools import lru_cache
 
+from monitor.money import Amount, StatedValue, find_amounts, pick_value
 from monitor.types import Classification, Entities, Label
+from monitor.vocabulary import Mention, Vocabulary, VocabularyError, load_vocabulary, normalize_text
 
-CLASSIFIER_VERSION = "0-placeholder"
+__all__ = [
+    "CLASSIFIER_VERSION",
+    "Vocabulary",
+    "VocabularyError",
+    "classify",
+    "default_vocabulary",
+    "load_vocabulary",
+]
 
-_CONTRACT = re.compile(r"\b(CDMO|CMO|contract manufactur\w*|manufacturing (?:agreement|deal|contract))\b", re.I)
-_PLANT = re.compile(r"\b(plant|facility|site)\b.*\b(groundbreaking|completes?|opens?|breaks ground|acquires?)\b", re.I)
+CLASSIFIER_VERSION = "1.0"
 
 
-def classify(title: str, summary: str = "", vocabulary: object = None) -> Classification:
-    """Label one item from its title and summary."""
-    text = f"{title}\n{summary}"
-    labels: list[Label] = []
-    evidence: dict[str, tuple[str, ...]] = {}
-    if m := _CONTRACT.search(text):
-        labels.append("cdmo_contract")
-        evidence["cdmo_contract"] = (m.group(0),)
-    if m := _PLANT.search(text):
-        labels.append("plant_milestone")
-        evidence["plant_milestone"] = (m.group(0),)
-    return Classification(labels=tuple(labels), entities=Entities(), evidence=evidence, version=CLASSIFIER_VERSION)
+@lru_cache(maxsize=1)
+def default_vocabulary() -> Vocabulary:
+    """The packaged vocabulary, loaded once per process."""
+    return load_vocabulary()
+
+
+# --- the item as the rules see it ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Doc:
+    """Normalised title and summary joined, lowercased copy with the same offsets, and mentions."""
+
+    text: str
+    lower: str
+    title_end: int
+    mentions: tuple[Mention, ...]
+    amounts: tuple[Amount, ...]
+    vocabulary: Vocabulary
+
+    @property
+    def title(self) -> str:
+        return self.lower[: self.title_end]
+
+    def sentence_of(self, pos: int) -> str:
+        """The lowercased sentence (title, or a summary sentence) around `pos`."""
+        if pos < self.title_end:
+            return self.title
+        start = max(self.lower.rfind(". ", self.title_end, pos) + 2, self.title_end + 1)
+        end = self.lower.find(". ", pos)
+        return self.lower[start : end if end >= 0 else len(self.lower)]
+
+    def mentions_between(self, start: int, end: int) -> list[Mention]:
+        return [m for m in self.mentions if m.start >= start and m.end <= end]
+
+
+def _build_doc(title: str, summary: str, vocabulary: Vocabulary) -> _Doc:
+    title_n, summary_n = normalize_text(title), normalize_text(summary)
+    text = f"{title_n}\n{summary_n}" if summary_n else title_n
+    lower = text.lower()
+    if len(lower) != len(text):  # a few characters lowercase to two; keep offsets aligned
+        lower = "".join(c.lower()[0] for c in text)
+    mentions = tuple(vocabulary.find(text))
+    return _Doc(text, lower, len(title_n), mentions, tuple(find_amounts(text)), vocabulary)
+
+
+@dataclass
+class _Evidence:
+    strong: list[str] = field(default_factory=list)
+    weak: list[str] = field(default_factory=list)
+
+    def phrases(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.strong + self.weak))
+
+
+def _c(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+# --- vocabulary of the patterns ----------------------------------------------------------------
+
+_W = r"[\w$€£₩¥.,'&/-]+"  # a word inside a phrase window (amounts included)
+_DEAL = (
+    r"(?:agreements?|deals?|contracts?|pacts?|orders?|partnerships?|collaborations?|alliances?|loi|mou"
+    r"|letters? of intent|memorandum of understanding|arrangements?|tie-?ups?|cooperation)"
+)
+_MFG = (
+    r"(?:contract (?:development and )?manufacturing|manufacturing(?: services?)?(?: and supply)?|production"
+    r"|fill[- /&]*finish(?:ing)?|fill and finish|aseptic (?:filling|fill)|filling|cmo|cdmo|cdo|crdmo"
+    r"|development and manufacturing|development and supply|master services?|clinical supply"
+    r"|commercial supply|biomanufacturing|manufacturing partnership|supply and manufacturing)"
+)
+_PLANT = (
+    r"(?:plants?|facility|facilities|sites?|factory|factories|campus|suites?|(?:production|manufacturing"
+    r"|filling|fill-finish) lines?|lines?|bioreactors?|manufacturing (?:hub|cent(?:er|re)|capacity|capacities"
+    r"|capabilities|footprint|operations|unit|space|building)|production (?:capacity|base|building|hub)"
+    r"|capacity|capacities|cleanrooms?|공장|工場|工厂)"
+)
+_PLANT_ASSET = (
+    r"(?:plants?|facility|facilities|sites?|factory|factories|campus|manufacturing (?:operations|assets|unit"
+    r"|network|business)|cdmo|cmo|contract manufacturer|contract development and manufacturing organi[sz]ation"
+    r"|공장)"
+)
+
+# Strong contract phrases: a manufacturing-type agreement, making a client's product, being
+# selected as its manufacturer, providing manufacturing services, reserving capacity, DART.
+_CONTRACT_STRONG = [
+    _c(rf"\b{_MFG}(?: [\w-]+){{0,2}} {_DEAL}\b"),
+    _c(r"\b(?:contract|order) wins?\b"),
+    _c(rf"\b{_DEAL} (?:to|for) (?:the )?(?:contract )?(?:manufactur\w*|produc\w*|fill|formulat\w*|bottl\w*|make)\b"),
+    _c(
+        r"\b(?:selects?|selected|picks?|picked|taps?|tapped|chooses|chose|chosen|enlists?|engages?"
+        r"|appoints?|hires?|adds?) (?:[\w.&'-]+ ){0,5}?(?:as (?:its |a |the )?(?:[\w-]+ ){0,3}?"
+        r"(?:manufactur\w*|cdmo|cmo|producer|supplier)|to (?:manufactur\w*|make|produce|fill|bottle)"
+        r"|for (?:[\w-]+ ){0,4}?(?:manufactur\w*|production|fill\w*|vaccine|doses|drug substance))"
+    ),
+    _c(r"\b(?:new|adds?|second|another) (?:[\w-]+ ){0,3}?(?:manufacturing|production|cdmo|cmo) partner\b"),
+    _c(
+        r"\b(?:provide|provides|providing|deliver|delivers|offer|offers|perform|performs|deploy|deploys)"
+        r" (?:[\w,'-]+ ){0,6}?(?:contract )?(?:manufactur\w*|production|fill[- /&]*finish\w*|cdmo|cmo|cdo"
+        r"|development and manufacturing|biomanufacturing)(?: [\w-]+){0,2}? (?:services?|support|for|capacit\w+)\b"
+    ),
+    _c(r"\bprovide (?:[\w-]+ ){0,2}with (?:[\w-]+ ){0,3}capacity\b"),
+    _c(r"\bcapacity reservation|\breserv\w* (?:[\w-]+ ){0,3}capacity\b|\btask order\b"),
+    _c(r"단일판매·공급계약|위탁생산|위탁개발|\bc[dm]?mo ?계약|\bcdo ?계약|受託製造|製造受託|委託製造"),
+    _c(r"\blettre d'intention\b|\bproduira\b|\bcontrat de (?:fabrication|production)\b"),
+    _c(r"\babfüll\w*|\bfüllt\b.{0,60}\bab\b|\bliefervertrag|\bherstellungsvertrag|\bproduktionsvertrag"),
+]
+# To make/produce something that visibly belongs to a client (possessive, "for X", doses).
+_MAKE_FOR = _c(
+    r"\b(?:to|will|would|agreed to|agrees to|set to|plans to|help(?:s|ing)?|aims to)"
+    r"(?: help| support| begin| start)? (?:\w+ ){0,2}?(?:manufactur\w*|make|making|produc\w*|fill|bottle"
+    r"|fill-finish|formulate|supply)\b"
+)
+_SUPPORT_MFG = _c(r"\b(?:support|supports|supporting|help|helps|helping)(?: the| in)? (?:[\w-]+ ){0,4}?manufactur\w*")
+_CLIENT_MARK = _c(r"'s\b|\bdoses\b|\bcandidate\b|under development by|\bfor (?:a |an |the )?(?:u\.s\.|us|european|asian|global|japanese|chinese|korean|major)")
+
+# Generic deal wording: counts only in a manufacturing context with a contract manufacturer.
+_CONTRACT_WEAK = [
+    _c(
+        rf"\b(?:wins?|won|bags?|bagged|lands?|landed|secures?|secured|receives?|received|awarded|gets|nets"
+        rf"|clinch\w*|books?|inks?|inked|signs?|signed|seals?|sealed|strikes?|struck|enters?(?: into)?"
+        rf"|entered(?: into)?|reach(?:es|ed)?|finali[sz]\w*|expands?|expanded|extends?|extended|renews?"
+        rf"|renewed|forges?|forged|establish\w*|agrees?|agreed|announces?|announced|unveils?|ups) "
+        rf"(?:{_W} ){{0,8}}?{_DEAL}\b"
+    ),
+    _c(r"\b(?:partners?|partnered|partnering|teams? up|teamed up|collaborat\w+|joins? forces) (?:with|on|to)\b"),
+    _c(r"\b(?:signing|signature) (?:of )?(?:a |an |the )?(?:[\w-]+ ){0,3}?" + _DEAL + r"\b"),
+    _c(r"\b(?:supply|service|development|cmo|cdmo) (?:[\w-]+ ){0,1}?(?:agreement|contract|deal)s?\b"),
+    _c(r"수주|공급 ?계약|생산 ?계약|\bauftrag\b|\bvertrag\b|\bprolonge\b|\bverlänger\w*"),
+    _c(r"\b(?:extend|extends|extended|extension of|expand|expands|expanded|continue[sd]?) (?:[\w-]+ ){0,4}?(?:partnership|collaboration|relationship)\b"),
+]
+_MFG_CONTEXT = _c(
+    r"manufactur|produc|\bmake\b|\bmaking\b|\bcmo\b|\bcdmo\b|\bcdo\b|fill|finish|bottl|drug substance"
+    r"|drug product|capacity|\bsupply\b|doses|contract development|위탁|생산|cmo|abfüll|herstell|fabricat"
+)
+_CDMO_WORDS = _c(
+    r"\bcdmo|\bcmo\b|\bcdo\b|\bcrdmo|contract (?:development and )?manufactur|contract manufacturer|contractor"
+    r"|toll manufactur|manufacturing partner|fill[- /&]*finish|위탁|pharmazulieferer|sous-traitant"
+)
+_ACQUISITION = _c(
+    r"\b(?:acquir\w*|acquisition|buy|buys|buying|bought|buyout|purchas\w*|takeover|take over|takes over"
+    r"|sell|sells|selling|sold|sale|divest\w*|merger)\b"
+)
+
+# Contract vetoes.
+_LICENSING = _c(
+    r"licen[cs]\w*|royalt\w*|co-develop\w*|codevelop\w*|jointly develop\w*|co-commerciali\w*|commerciali[sz]ation "
+    r"(?:agreement|deal|rights|partner\w*)|drug discovery|discovery collaboration|research collaboration"
+    r"|platform (?:deal|agreement|technolog\w*)|option to license|out-licens\w*|develop, license"
+)
+_LICENSING_OVERRIDE = _c(r"manufactur\w* (?:and supply )?(?:services )?(?:agreement|deal|contract)|master services?|clinical supply|cmo|cdmo|fill")
+_RAW_MATERIAL = _c(
+    r"raw materials?|consumables|(?:cell )?culture media|\bresins?\b|single-use (?:bags|systems|technolog\w*|products)"
+    r"|bioprocess(?:ing)? (?:equipment|solutions|products)|equipment supply|supply chain solutions|\bfilters\b"
+)
+_ALLIANCE = _c(r"\b(?:cdmo|cmo|cdo|crdmo) (?:business|market|sector|industry)\b")
+_TERMINATION = _c(
+    r"terminat\w*|cancel\w*|scrap\w*|\b(?:ends?|ended|exits?|exited|pulls? out of|walks? away from) "
+    r"(?:\w+ ){0,3}(?:contract|deal|agreement|partnership)|streamlin\w*|downsiz\w*"
+)
+_PROSPECTIVE = _c(
+    r"\b(?:audit|inspection|visit\w*|talks|negotiat\w*|bid\w*|pursu\w*|seek\w*|hopes?|aims? to win|courting"
+    r"|consider\w*) (?:\w+ ){0,4}(?:for|on|to win|over|about) (?:a |the |new |potential )*(?:cmo|cdmo"
+    r"|manufacturing|supply|production) (?:contract|deal|agreement)"
+)
+
+# Plant milestone evidence.
+_PLANT_STRONG = [
+    # construction
+    _c(
+        r"\bbreak(?:s|ing)? ground|\bbroke ground|\bbroken ground|ground-?breaking|ground breaking|foundation stone"
+        r"|cornerstone|topping[- ]out|topped out|\btops? out|steel erection|structural completion"
+        r"|mechanical completion|site unveiling|착공|기공식|준공|상량식|着工|竣工|开工|竣工"
+    ),
+    _c(
+        r"\b(?:begins?|began|begun|starts?|started|commenc\w+|kicks? off|launch\w*|initiat\w*) (?:the )?"
+        r"(?:construction|building work|work on|works on)\b|\bconstruction (?:of|on|begins|began|starts|started"
+        r"|has (?:begun|started|commenced)|works? (?:begins?|began|start\w*)|milestone|progress)\b"
+        r"|\b(?:complet\w+|finish\w*) (?:the )?construction"
+    ),
+    # completion of an expansion or plant
+    _c(
+        r"\bcomplet\w+ (?:of )?(?:the |its |a |an )?(?:[\w$€£₩.,-]+ ){0,5}?(?:expansion|facility|plant"
+        r"|building|suite|line)\b"
+    ),
+    # opening
+    _c(
+        rf"\b(?:opens?|opened|opening|inaugurat\w*|unveil\w*|ribbon[- ]cutting|grand opening|launch(?:es|ed|ing)?"
+        rf"|dedicat\w+|christen\w*) (?:of )?(?:[\w$€£₩.,'-]+ ){{0,6}}?{_PLANT}\b"
+    ),
+    _c(rf"\b{_PLANT} (?:[\w-]+ ){{0,3}}?(?:opens|opened|inaugurated|is now open|officially open\w*)\b"),
+    # operations
+    _c(
+        r"\b(?:begins?|began|begun|starts?|started|commenc\w+|kicks? off|launch(?:es|ed)?|initiat\w+)"
+        r" (?:\w+ ){0,3}?(?:full-scale |commercial |gmp |cgmp |large-scale )?(?:operations?|production|manufacturing"
+        r"|making|producing)\b.{0,80}?\b(?:plant|facility|site|campus|line|suite)"
+    ),
+    _c(
+        r"\b(?:plant|facility|site|campus|line|suite)s?\b.{0,60}?\b(?:begins?|began|starts?|started|commenc\w+)"
+        r" (?:\w+ ){0,2}?(?:operations?|production|manufacturing)\b"
+    ),
+    _c(
+        r"\bfirst (?:gmp |cgmp |commercial |engineering )?(?:batch|batches|manufacturing run|production run"
+        r"|commercial (?:manufacturing )?run|lot)\b|\b(?:goes|went) (?:live|online)\b|\bcomes? online|\bcame online"
+        r"|full-scale operations|\bstart (?:making|producing|manufacturing)|가동"
+    ),
+    # regulatory pass of a facility
+    _c(
+        r"\b(?:eu-?)?gmp (?:certificat\w*|approval|licen[cs]e|compliance)|\bmanufacturing (?:licen[cs]e|authori[sz]ation"
+        r"|permit)|\b(?:licen[cs]ed|approved|certified|cleared|qualified) (?:the )?(?:[\w-]+ ){0,3}?(?:plant|facility"
+        r"|site|line)\b|\b(?:plant|facility|site)s? (?:[\w-]+ ){0,3}?(?:approval|certification|licen[cs]e)\b"
+        r"|approval for (?:the |its )?(?:new )?(?:plant|facility|site)|pre-?approval inspection|pre-?licen[cs]e inspection"
+        r"|\bpass(?:es|ed)? (?:[\w-]+ ){0,3}inspection|green light for (?:[\w-]+ ){0,3}(?:plant|facility|site)"
+        r"|gmp 인증|segmented manufacturing"
+    ),
+    # closure, idling, layoffs at a site
+    _c(
+        rf"\b(?:clos(?:e|es|ed|ing|ure)|shut(?:s|ting)?(?: down)?|shutter\w*|idl(?:e|es|ed|ing)|mothball\w*"
+        rf"|wind(?:s|ing)? down|pull\w* (?:the )?plug on|consolidat\w+) (?:of )?(?:[\w,'-]+ ){{0,5}}?{_PLANT_ASSET}\b"
+    ),
+    _c(r"\blay(?:s|ing)? off|\blayoffs?\b|\bjob cuts\b|\bcut(?:s|ting)? (?:[\w-]+ ){0,4}jobs\b|\bredundanc\w+|폐쇄"),
+    # acquisition or sale of a plant or of a contract manufacturer
+    _c(rf"{_ACQUISITION.pattern} (?:[\w$€£₩¥.,'&-]+ ){{0,8}}?{_PLANT_ASSET}\b"),
+    _c(rf"\b{_PLANT_ASSET} (?:[\w-]+ ){{0,2}}?(?:acquisition|purchase|sale|buy|takeover)\b"),
+    _c(r"공장 ?인수|인수"),
+]
+_PLANT_WEAK = [
+    _c(
+        rf"\b(?:to|will|would|plans? to|set to|intends to|aims to) (?:[\w-]+ ){{0,2}}?(?:build|construct|set up"
+        rf"|establish|erect|open|add|create) (?:[\w$€£₩.,'-]+ ){{0,6}}?{_PLANT}\b"
+    ),
+    _c(
+        rf"\b(?:expan\w+|scal\w+ up|scales up|boost\w*|bolster\w*|doubl\w+|tripl\w+|increas\w+|adds?|adding"
+        rf"|augment\w*|upgrad\w*|extend\w*|invest\w*) (?:[\w$€£₩.,'-]+ ){{0,6}}?{_PLANT}\b"
+    ),
+    _c(rf"\bexpansion (?:of|at|in|to) (?:its |the )?(?:[\w,.-]+ ){{0,5}}?{_PLANT}\b|\bexpansion plans?\b|증설"),
+    _c(r"\bnew (?:[\w-]+ ){0,3}?(?:production|manufacturing|filling) lines?\b|\badditional (?:[\w-]+ ){0,2}?suites\b"),
+    _c(r"\b(?:building|build|construct\w*) (?:a |an |its |the )?(?:new |second |third )?(?:[\w$€.,-]+ ){0,4}?(?:plant|facility|factory)"),
+    _c(r"\b(?:set|sets) up (?:a |an )?(?:[\w$€.,-]+ ){0,4}?(?:plant|facility|factory)"),
+]
+_INVEST_VERB = _c(r"invest\w*|spend\w*|\bdrop\w*|\bpour\w*|commit\w*|\$|€|£|₩|won\b|crore")
+_CONCRETE = _c(
+    r"\d[\d,.]* ?(?:sq\.? ?ft|square[- ]f(?:oo|ee)t|square met(?:er|re)s|m2|m²|liters?|litres?|l\b|-liter|-litre)"
+    r"|\d[\d,]* (?:new )?(?:jobs|hires|positions|employees|workers|staff)\b|\b(?:two|three|four|five|six|nine|\d+)"
+    r" (?:new )?(?:suites|lines|bioreactors)|\bx ?\d{3,5} ?l\b"
+)
+_PLACE_AFTER = re.compile(r"(?:in|at) (?:its |the )?[A-Z][\w.'-]+")
+
+# Plant vetoes.
+_LAB_OR_OFFICE = _c(
+    r"\boffices?\b|headquarters|\bhq\b|r&d|research (?:and development )?(?:cent(?:er|re)|facility|institute|hub|site)"
+    r"|laborator\w+|\blabs?\b|\bqc\b|quality control|testing|analytical|biosafety|innovation (?:cent(?:er|re)|hub)"
+    r"|development (?:cent(?:er|re)|facility)|training|academy|warehouse|distribution cent(?:er|re)|museum"
+)
+_MANUFACTURING = _c(r"manufactur|production|\bgmp\b|cgmp|\bplants?\b|fill|bioreactor|factory|공장")
+_WEIGHED = _c(
+    r"\bweigh\w*|\bmull\w*|consider\w*|\beyes\b|\beyeing\b|explor\w*|evaluat\w*|scout\w*|shortlist\w*|could build"
+    r"|may build|in talks|potential (?:new )?(?:site|plant)|feasibility"
+)
+_VISIT = _c(r"\b(?:visits?|visited|inspects|tours?|toured)\b")
+
+# Vetoes for both labels. Title-only unless noted.
+_EARNINGS = _c(
+    r"\bq[1-4]\b|\bquarter\w*|\b[1-4]q\b|\bh[12]\b|first half|second half|half-year|full-year|\bfy ?\d+|net (?:income"
+    r"|profit|loss)|\bprofits?\b|\brevenues?\b|\bearnings\b|\bresults\b|sales (?:rebound|growth|fall|drop|rise)"
+    r"|\bguidance\b|\boutlook\b|operating (?:profit|income|loss)|ausblick|umsatz|gewinn|halbjahr|quartal"
+    r"|\bshares? (?:jump|fall|rise|drop|surge|slump|soar)|\bstock\b|downgrade|\bwarns\b|\banalysts?\b|영업이익|실적"
+)
+_EXECUTIVE = _c(
+    r"(?:\b(?:ceo|cfo|coo|cto|chief (?:executive|financial|operating|commercial|technology) officer|chief executive"
+    r"|president|chairman|chairwoman)\b.{0,40}\b(?:appoint\w*|names?|named|hires?|poach\w*|promot\w*|steps? down"
+    r"|resign\w*|depart\w*|retir\w*|succeed\w*|exit\w*)|\b(?:appoint\w*|names?|named|hires?|poach\w*|promot\w*"
+    r"|seeks?|new)\b.{0,40}\b(?:ceo|cfo|coo|chief executive|president|head)\b)"
+)
+_FINANCING = _c(
+    r"\bipo\b|pre-ipo|initial public offering|\braises?\b|\braised\b|fund-?raising|funding round|series [a-f]\b"
+    r"|\bfinancing\b|private placement|\blisting\b|stake sale|\bbonds?\b|\bloan\b|상장|투자 유치"
+)
+_LAWSUIT = _c(
+    r"lawsuit|litigation|class action|\bsettle(?:s|d|ment)?\b|\bsues\b|\bsued\b|\bcourt\b|\bcomplaint\b|bpcia"
+    r"|patent infringement|arbitration|injunction"
+)
+_EXPLAINER = _c(
+    r"\bhow to\b|\bwhat (?:is|are)\b|\bwhy\b|\bguide\b|choos\w+ (?:the right|a|your) |selection strategy|considerations"
+    r"|\?\s*$|explainer|market (?:size|report|research|forecast|share|analysis|outlook|set to)|\bcagr\b|forecasts?"
+    r"|\d{4} ?[-–] ?\d{4}|report by|\bact\b|legislat\w*|\bpolicy\b|opinion|editor|commentary|paradox|survey"
+    r"|ranking|\bprofile\b|anniversary|\bat \d+ years\b|landscape|navigat\w*|reshap\w*|preparing for|lessons"
+    r"|out-licensing|\bk-bio\b|trends"
+)
+_REGULATORY_HEADLINE = _c(
+    r"\b(?:fda|ema|mfds|nmpa|chmp|mhra|health canada|regulators?)\b.{0,40}\b(?:approv\w*|nod|clears?|accepts?"
+    r"|grants?)|\bapprov\w* (?:[\w-]+ ){0,3}(?:drug|therapy|biosimilar|vaccine|treatment|for)\b|\bnod\b|\bfiles\b"
+    r"|\bfiling\b|\bsubmits?\b|accepted for review|\bbla\b|\bnda\b|marketing authori[sz]ation|\bphase (?:[1-3]|i+)\b"
+    r"|\btrial\b|endpoints?"
+)
+_INSPECTION_FINDINGS = _c(
+    r"\b483s?\b|warning letter|deficienc\w*|\bobservations\b|wrist slap|import alert|\brecalls?\b|consent decree"
+    r"|quality (?:lapses|issues|problems)|control lapses|contaminat\w*|violations"
+)
+_FEATURE = _c(
+    r"\binterview\b|\bq&a\b|\bfeature\b|\bspotlight\b|\bexclusive\b|\binside\b|\bgrowth pill\b|\bdrive growth\b"
+    r"|\bset to double\b|\bat (?:the )?(?:bio|bio usa|bio international|cphi|dcat|bioprocess international)\b"
+    r"|\bconference\b|\bconvention\b|trade (?:show|event)|\bpavilion\b|\bshowcase\w*|\bdisplays\b|\bsummit\b|\bwebinar\b"
+)
+
+
+# --- evidence --------------------------------------------------------------------------------
+
+
+def _contract_evidence(doc: _Doc) -> _Evidence:
+    evidence = _Evidence()
+    for pattern in _CONTRACT_STRONG:
+        for m in pattern.finditer(doc.lower):
+            evidence.strong.append(doc.text[m.start() : m.end()])
+    for pattern in (_MAKE_FOR, _SUPPORT_MFG):
+        for m in pattern.finditer(doc.lower):
+            if _client_marked(doc, m.start(), m.end()):
+                evidence.strong.append(doc.text[m.start() : min(m.end() + 40, len(doc.text))].split("\n")[0])
+    for pattern in _CONTRACT_WEAK:
+        for m in pattern.finditer(doc.lower):
+            sentence = doc.sentence_of(m.start())
+            if _MFG_CONTEXT.search(sentence) and not _acquisition_deal(sentence):
+                evidence.weak.append(doc.text[m.start() : m.end()])
+    return evidence
+
+
+def _client_marked(doc: _Doc, start: int, end: int) -> bool:
+    """The verb phrase at start..end is followed by something that belongs to a client."""
+    window_end = min(len(doc.lower), end + 70)
+    newline = doc.lower.find("\n", end, window_end)
+    window_end = newline if newline >= 0 else window_end
+    if _CLIENT_MARK.search(doc.lower, end, window_end):
+        return True
+    return any(not doc.vocabulary.is_cdmo_group(m.company) for m in doc.mentions_between(end, window_end))
+
+
+def _acquisition_deal(sentence: str) -> bool:
+    """A generic "deal" in a sentence about buying or selling a company or plant is M&A."""
+    return bool(_ACQUISITION.search(sentence)) and not re.search(r"manufactur\w* (?:and supply )?agreement", sentence)
+
+
+def _plant_evidence(doc: _Doc) -> _Evidence:
+    evidence = _Evidence()
+    for pattern in _PLANT_STRONG:
+        for m in pattern.finditer(doc.lower):
+            if _plant_evidence_ok(doc, m.start(), m.end()):
+                evidence.strong.append(doc.text[m.start() : m.end()])
+    for pattern in _PLANT_WEAK:
+        for m in pattern.finditer(doc.lower):
+            if _plant_evidence_ok(doc, m.start(), m.end()) and _concrete(doc, m.start(), m.end()):
+                evidence.weak.append(doc.text[m.start() : m.end()])
+    evidence.weak.extend(_investment_evidence(doc))
+    return evidence
+
+
+def _plant_evidence_ok(doc: _Doc, start: int, end: int) -> bool:
+    phrase = doc.lower[start:end]
+    sentence = doc.sentence_of(start)
+    if _LAB_OR_OFFICE.search(phrase) and not _MANUFACTURING.search(phrase):
+        return False
+    if _LAB_OR_OFFICE.search(sentence) and not _MANUFACTURING.search(sentence):
+        return False
+    return not _WEIGHED.search(sentence)
+
+
+def _concrete(doc: _Doc, start: int, end: int) -> bool:
+    """An expansion counts when it comes with a figure, jobs, space, or a named place."""
+    sentence = doc.sentence_of(start)
+    if _CONCRETE.search(sentence) or any(True for _ in _amounts_in(doc, sentence)):
+        return True
+    return bool(_PLACE_AFTER.match(doc.text, end + 1)) or bool(_PLACE_AFTER.search(doc.text[end : end + 40]))
+
+
+def _amounts_in(doc: _Doc, sentence: str) -> list[Amount]:
+    return [a for a in doc.amounts if a.text.lower() in sentence]
+
+
+def _investment_evidence(doc: _Doc) -> list[str]:
+    """An amount invested in a plant, site or capacity ("$75 million in Canton site")."""
+    found = []
+    for amount in doc.amounts:
+        before = doc.lower[max(0, amount.start - 40) : amount.start]
+        after = doc.lower[amount.end : amount.end + 60]
+        if not (_INVEST_VERB.search(before) or re.match(r"\s*(?:investment|expansion|project|upgrade)", after)):
+            continue
+        if re.match(rf"\s*(?:[\w-]+ ){{0,4}}?{_PLANT}\b|\s*(?:[\w-]+ ){{0,3}}?(?:in|into|to|for) (?:[\w,.'-]+ ){{0,6}}?{_PLANT}\b", after):
+            if _plant_evidence_ok(doc, amount.start, amount.end + len(after)):
+                found.append(doc.text[max(0, amount.start - 12) : amount.end + 40].split("\n")[0].strip())
+    return found
+
+
+# --- vetoes ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Vetoes:
+    hard_both: bool
+    soft_both: bool
+    hard_contract: bool
+    hard_plant: bool
+
+
+def _vetoes(doc: _Doc, contract: _Evidence) -> _Vetoes:
+    title = doc.title
+    hard_both = bool(
+        _EARNINGS.search(title)
+        or _EXECUTIVE.search(title)
+        or _FINANCING.search(title)
+        or _EXPLAINER.search(title)
+        or _LAWSUIT.search(doc.lower)
+        or _INSPECTION_FINDINGS.search(doc.lower)
+    )
+    soft_both = bool(_REGULATORY_HEADLINE.search(title) or _FEATURE.search(title))
+    return _Vetoes(
+        hard_both=hard_both,
+        soft_both=soft_both,
+        hard_contract=_contract_vetoed(doc, contract),
+        hard_plant=bool(_WEIGHED.search(title) or _VISIT.search(title) or _lab_headline(title)),
+    )
+
+
+def _lab_headline(title: str) -> bool:
+    return bool(_LAB_OR_OFFICE.search(title)) and not _MANUFACTURING.search(title)
+
+
+def _contract_vetoed(doc: _Doc, contract: _Evidence) -> bool:
+    explicit = any(_LICENSING_OVERRIDE.search(p.lower()) for p in contract.strong)
+    if _LICENSING.search(doc.lower) and not explicit:
+        return True
+    if _TERMINATION.search(doc.lower) or _PROSPECTIVE.search(doc.lower):
+        return True
+    if _RAW_MATERIAL.search(doc.lower) or _only_suppliers(doc):
+        return True
+    return _cdmo_alliance(doc)
+
+
+def _only_suppliers(doc: _Doc) -> bool:
+    """Every counterparty of the CDMO is a raw-material supplier (Merck KGaA, Sartorius, ...)."""
+    roles = [doc.vocabulary.get(m.company) for m in doc.mentions]
+    suppliers = [c for c in roles if c is not None and "supplier" in c.roles and not c.is_cdmo]
+    others = [c for c in roles if c is not None and c.roles & {"pharma", "biotech", "government"}]
+    return bool(suppliers) and all(c in suppliers for c in others)
+
+
+def _cdmo_alliance(doc: _Doc) -> bool:
+    """Two contract manufacturers cooperating, with no client named or described."""
+    if _UNDISCLOSED.search(doc.lower):
+        return False
+    names = {m.company for m in doc.mentions}
+    if len(names) >= 2 and all(doc.vocabulary.is_cdmo_group(n) for n in names):
+        return not _is_acting_cmo(doc)
+    return bool(_ALLIANCE.search(doc.lower)) and not any(
+        not doc.vocabulary.is_cdmo_group(n) for n in names
+    )
+
+
+def _is_acting_cmo(doc: _Doc) -> bool:
+    return any(_client_marked(doc, m.start(), m.end()) for m in _MAKE_FOR.finditer(doc.lower))
+
+
+# --- decision --------------------------------------------------------------------------------
+
+
+def _decide(evidence: _Evidence, hard: bool, soft: bool, support: bool = True) -> tuple[str, ...]:
+    if hard:
+        return ()
+    if evidence.strong:
+        return evidence.phrases()
+    if evidence.weak and not soft and support:
+        return evidence.phrases()
+    return ()
+
+
+def classify(title: str, summary: str = "", vocabulary: Vocabulary | None = None) -> Classification:
+    """Label one item from its title and (optional) summary, with the evidence for each label."""
+    vocab = vocabulary if vocabulary is not None else default_vocabulary()
+    doc = _build_doc(title, summary, vocab)
+    contract, plant = _contract_evidence(doc), _plant_evidence(doc)
+    vetoes = _vetoes(doc, contract)
+    has_cdmo = any(vocab.is_cdmo_group(m.company) for m in doc.mentions) or bool(_CDMO_WORDS.search(doc.lower))
+    fired: dict[Label, tuple[str, ...]] = {
+        "cdmo_contract": _decide(contract, vetoes.hard_both or vetoes.hard_contract, vetoes.soft_both, has_cdmo),
+        "plant_milestone": _decide(plant, vetoes.hard_both or vetoes.hard_plant, vetoes.soft_both),
+    }
+    labels = tuple(label for label, phrases in fired.items() if phrases)
+    entities = _entities(doc, labels)
+    evidence: dict[str, tuple[str, ...]] = {label: fired[label] for label in labels}
+    for name in ("cdmo", "client", "value", "site"):
+        value = getattr(entities, name)
+        if value:
+            evidence[name] = (value,)
+    return Classification(labels=labels, entities=entities, evidence=evidence, version=CLASSIFIER_VERSION)
+
+
+# --- entities --------------------------------------------------------------------------------
+
+_UNDISCLOSED = _c(
+    r"\b(?:undisclosed|unnamed|unidentified|anonymous) (?:[\w-]+ ){0,3}?(?:client|customer|company|firm|partner"
+    r"|pharma\w*|biotech\w*|drugmaker)|\ban? (?:[\w.-]+ ){0,2}?(?:u\.s\.|us|american|european|asian|asia|japanese"
+    r"|chinese|korean|swiss|german|global|large|major|mid-sized|mid-size|big)[\w.-]*(?:-based)? (?:[\w-]+ ){0,2}?"
+    r"(?:pharma\w*|biotech\w*|biopharma\w*|drugmaker|drug company|company|firm|partner)\b|\bbig pharma (?:client|customer)"
+)
+_DECLARED_CDMO = re.compile(
+    r"(?:CDMO|CMO|CRDMO|[Cc]ontract manufacturer|[Cc]ontractor)(?: giant)? (?P<a>[A-Z][\w&.'-]*(?: [A-Z][\w&.'-]*){0,3})"
+    r"|(?P<b>[A-Z][\w&.'-]*(?: [A-Z][\w&.'-]*){0,3}),? (?:an?|the) (?:[\w-]+ ){0,6}?(?:CDMO|CMO|CRDMO|contract"
+    r" (?:development and )?manufactur\w+ organi[sz]ation|contract manufacturer)"
+)
+_TITLE_PREFIX = re.compile(
+    r"^(?:(?:BRIEF|UPDATE|LEAD|EXCLUSIVE)\s*[-—:]\s*|\((?:LEAD|UPDATE|2ND LD)\)\s*|\[[^\]]*\]\s*|[A-Z]+\d*:\s*"
+    r"|(?:CDMO|CMO|Korea's|Korean|Indian|Japan's|Swiss|German|Chinese|South Korea's|Spain's|France's)\s+)+"
+)
+_SUBJECT_STOP = re.compile(
+    r"^(?:to|will|announces?|announced|opens?|breaks?|begins?|completes?|signs?|inks?|acquires?|invests?|expands?"
+    r"|launch\w*|wins?|secures?|lands?|bags?|starts?|plans?|celebrates?|receives?|gets?|buys?|sells?|builds?"
+    r"|adds?|and|in|on|for|with|of|at|is|has|set|taps?|picks?|selects?|partners?|closes?|holds?|marks?)$",
+    re.IGNORECASE,
+)
+_SITE_AFTER = re.compile(
+    r"(?:facility|plant|site|campus|factory|Campus|Plant) (?:in|at) (?:the )?(?P<p>[A-Z][\w.'-]+(?:[ -][A-Z][\w.'-]+){0,3}"
+    r"(?:, (?:[A-Z][\w.]+)(?: [A-Z][\w.]+)?)?)"
+)
+_SITE_BEFORE = re.compile(
+    r"(?:in|at) (?:its |the |a )?(?P<p>[A-Z][\w.'-]+(?:[ -][A-Z][\w.'-]+){0,2}(?:, [A-Z][\w.]+(?: [A-Z][\w.]+)?)?)"
+    r",? (?:[\w-]+ ){0,3}?(?:facility|plant|site|campus|factory|Bio Campus)"
+)
+_PLANT_NUMBER = re.compile(r"\bPlant \d\b|\b\d(?:st|nd|rd|th) plant\b")
+_MODALITIES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("ADC", _c(r"antibody[- ]drug conjugate|\badcs?\b|bioconjugat\w*")),
+    ("cell or gene therapy", _c(r"cell (?:and|&) gene|gene therap\w*|cell therap\w*|\baav\b|lentivir\w*|viral vector|car-t|\bcgt\b|plasmid")),
+    ("mRNA", _c(r"\bmrna\b|messenger rna")),
+    ("vaccine", _c(r"vaccin\w*|impfstoff\w*|백신")),
+    ("oligonucleotide", _c(r"oligonucleotide|\boligo\b|sirna|antisense")),
+    ("peptide", _c(r"\bpeptides?\b|glp-1")),
+    ("fill-finish", _c(r"fill[- /&]*finish|fill and finish|aseptic fill\w*|sterile injectable|drug product|abfüll\w*|syringe")),
+    ("small molecule", _c(r"small[- ]molecule|\bapis?\b|active pharmaceutical ingredient|hpapi|solid dose|oral solid")),
+    ("mAb", _c(r"monoclonal|antibod\w*|\bmabs?\b|biosimilar|mammalian|항체")),
+)
+_COMMERCIAL = _c(r"commercial (?:supply|manufacturing|production|scale|launch|products?)|commerciali[sz]ation|\blate-stage to commercial|상업")
+_CLINICAL = _c(r"clinical[- ](?:stage|supply|trial|manufacturing|material|development)|\bphase (?:[1-3]|i+)\b|early-phase|임상")
+
+
+def _entities(doc: _Doc, labels: tuple[Label, ...]) -> Entities:
+    cdmo = _pick_cdmo(doc, labels)
+    client = _pick_client(doc, cdmo) if "cdmo_contract" in labels else None
+    stated = _stated_value(doc)
+    return Entities(
+        cdmo=cdmo,
+        client=client,
+        value=stated.text if stated else None,
+        value_usd=stated.usd if stated else None,
+        value_inconsistent=stated.inconsistent if stated else False,
+        site=_site(doc),
+        modality=_modality(doc),
+        stage=_stage(doc),
+        companies=tuple(dict.fromkeys(m.company for m in doc.mentions)),
+    )
+
+
+def _pick_cdmo(doc: _Doc, labels: tuple[Label, ...]) -> str | None:
+    vocab = doc.vocabulary
+    cdmos = [m for m in doc.mentions if vocab.is_cdmo_group(m.company)]
+    if cdmos:
+        return _prefer_operating_company(doc, cdmos)
+    declared = _declared_cdmo(doc)
+    if declared:
+        return declared
+    if "cdmo_contract" in labels:
+        maker = _maker_before_verb(doc)
+        if maker:
+            return maker
+    candidates = [m for m in doc.mentions if not _only_role(doc, m.company, {"supplier", "investor", "government"})]
+    if candidates:
+        return candidates[0].company
+    return _title_subject(doc)
+
+
+def _prefer_operating_company(doc: _Doc, cdmos: list[Mention]) -> str:
+    """Earliest CDMO in the item; a parent (Lotte, Fujifilm) yields to its named CDMO unit."""
+    first = cdmos[0].company
+    company = doc.vocabulary.get(first)
+    if company is not None and not company.is_cdmo:
+        for m in cdmos[1:]:
+            if doc.vocabulary.related(first, m.company) and doc.vocabulary.get(m.company) is not None:
+                return m.company
+    return first
+
+
+def _only_role(doc: _Doc, name: str, roles: set[str]) -> bool:
+    company = doc.vocabulary.get(name)
+    return company is not None and company.roles <= roles
+
+
+def _declared_cdmo(doc: _Doc) -> str | None:
+    for m in _DECLARED_CDMO.finditer(doc.text):
+        name = (m.group("a") or m.group("b") or "").strip(" .,'")
+        name = re.sub(r"(?:'s| Inc\.?| Ltd\.?| plc| AG| SE| Co\.?| Corp\.?)$", "", name).strip()
+        if name and name.lower() not in {"the", "a", "an", "this", "its"} and len(name) > 2:
+            return doc.vocabulary.canonical(name) or name
+    return None
+
+
+def _maker_before_verb(doc: _Doc) -> str | None:
+    for m in _MAKE_FOR.finditer(doc.lower):
+        before = [x for x in doc.mentions if x.end <= m.start() and m.start() - x.end < 40]
+        if before:
+            return before[-1].company
+    return None
+
+
+def _title_subject(doc: _Doc) -> str | None:
+    title = _TITLE_PREFIX.sub("", doc.text[: doc.title_end])
+    words: list[str] = []
+    for word in title.split():
+        if _SUBJECT_STOP.match(word) or not word[:1].isupper():
+            break
+        words.append(word.rstrip(",:;"))
+        if word.endswith((",", ":", ";", "'s", "’s")):
+            break
+    name = " ".join(words).removesuffix("'s").strip()
+    if not name or len(words) > 4:
+        return None
+    return doc.vocabulary.canonical(name) or name
+
+
+def _pick_client(doc: _Doc, cdmo: str | None) -> str | None:
+    vocab = doc.vocabulary
+    for m in doc.mentions:
+        if cdmo and (m.company == cdmo or vocab.related(m.company, cdmo)):
+            continue
+        company = vocab.get(m.company)
+        if company is None or company.is_cdmo and not company.roles & {"pharma", "biotech"}:
+            continue
+        if company.roles & {"pharma", "biotech", "government"}:
+            return m.company
+    if _UNDISCLOSED.search(doc.lower):
+        return "undisclosed"
+    return None
+
+
+def _stated_value(doc: _Doc) -> StatedValue | None:
+    title_amounts = [a for a in doc.amounts if a.start < doc.title_end]
+    summary_amounts = [a for a in doc.amounts if a.start > doc.title_end]
+    for group in (title_amounts, summary_amounts):
+        for i in range(len(group)):
+            stated = pick_value(group[i:], doc.text)
+            if stated is not None and stated.inconsistent:
+                return stated
+    for group in (title_amounts, summary_amounts):
+        stated = pick_value(group, doc.text)
+        if stated is not None:
+            return stated
+    return None
+
+
+def _site(doc: _Doc) -> str | None:
+    for pattern in (_SITE_AFTER, _SITE_BEFORE):
+        m = pattern.search(doc.text)
+        if m and not doc.vocabulary.canonical(m.group("p")):
+            return m.group("p")
+    m = _PLANT_NUMBER.search(doc.text)
+    return m.group(0) if m else None
+
+
+def _modality(doc: _Doc) -> str | None:
+    for name, pattern in _MODALITIES:
+        if pattern.search(doc.lower):
+            return name
+    return None
+
+
+def _stage(doc: _Doc) -> str | None:
+    commercial, clinical = bool(_COMMERCIAL.search(doc.lower)), bool(_CLINICAL.search(doc.lower))
+    if commercial and clinical:
+        return "clinical and commercial"
+    return "commercial" if commercial else "clinical" if clinical else None
+

@@ -28,7 +28,7 @@ from monitor.app import build_notifiers, build_pipeline, load_configuration, loa
 from monitor.config import format_interval
 from monitor.errors import ConfigError, MonitorError
 from monitor.settings import Settings, load_settings
-from monitor.tables import Alert, Feed, Item, Story
+from monitor.tables import Alert, Item, Story
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("monitor")
@@ -46,8 +46,12 @@ def _settings(ctx: click.Context, feeds: str | None, alerts: str | None, db: str
 
 def config_options(func: F) -> F:
     """--feeds, --alerts and --db, accepted before or after the command name."""
-    func = click.option("--db", metavar="PATH|URL", help="Database file or SQLAlchemy URL [env MONITOR_DB; default ./monitor.db].")(func)
-    func = click.option("--alerts", metavar="DIR", help="Alert-rule folder [env MONITOR_ALERTS; default ./alerts].")(func)
+    func = click.option(
+        "--db", metavar="PATH|URL", help="Database file or SQLAlchemy URL [env MONITOR_DB; default ./monitor.db]."
+    )(func)
+    func = click.option("--alerts", metavar="DIR", help="Alert-rule folder [env MONITOR_ALERTS; default ./alerts].")(
+        func
+    )
     func = click.option("--feeds", metavar="PATH", help="Feed list [env MONITOR_FEEDS; default ./feeds.yaml].")(func)
     return func
 
@@ -128,7 +132,9 @@ def _load_or_exit(settings: Settings) -> Any:
 @config_options
 @click.option("--feed", "feed_names", multiple=True, metavar="NAME", help="Poll only this feed (repeatable).")
 @click.pass_context
-def poll(ctx: click.Context, feeds: str | None, alerts: str | None, db: str | None, feed_names: tuple[str, ...]) -> None:
+def poll(
+    ctx: click.Context, feeds: str | None, alerts: str | None, db: str | None, feed_names: tuple[str, ...]
+) -> None:
     """Poll every enabled feed (or --feed NAME) now, deliver alerts, exit.
 
     The first poll of a new feed stores its items without alerting (a baseline). Exit code 0 even
@@ -265,7 +271,9 @@ def _story_records(settings: Settings, since: datetime | None) -> Iterator[dict[
 @click.option("--since", metavar="DATE", help="Only stories first seen since (YYYY-MM-DD, ISO time, or 7d).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.pass_context
-def events(ctx: click.Context, feeds: str | None, alerts: str | None, db: str | None, since: str | None, fmt: str) -> None:
+def events(
+    ctx: click.Context, feeds: str | None, alerts: str | None, db: str | None, since: str | None, fmt: str
+) -> None:
     """The flagged stories (events), each with its outlets and item count."""
     settings = _settings(ctx, feeds, alerts, db)
     records = list(_story_records(settings, _parse_since(since)))
@@ -302,7 +310,7 @@ def export(ctx: click.Context, feeds: str | None, alerts: str | None, db: str | 
     """Every stored item, one JSON object a line."""
     settings = _settings(ctx, feeds, alerts, db)
     engine = store.make_engine(settings.db)
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     with store.transaction(engine) as session:
         names = store.feed_names(session)
         for item in session.exec(select(Item).order_by(col(Item.id))):
@@ -333,7 +341,7 @@ def classify_command(ctx: click.Context, source: str) -> None:
     settings = _settings(ctx, None, None, None)
     vocabulary = load_user_vocabulary(settings)
     stream = click.open_file(source, "r", encoding="utf-8")
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     for number, line in enumerate(stream, start=1):
         if not line.strip():
             continue

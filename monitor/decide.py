@@ -56,9 +56,7 @@ class Route:
     destination: str
 
 
-def routes_for(
-    rules: Sequence[AlertRule], facts: StoryFacts, canonical: Callable[[str], str | None]
-) -> list[Route]:
+def routes_for(rules: Sequence[AlertRule], facts: StoryFacts, canonical: Callable[[str], str | None]) -> list[Route]:
     """Every destination the story goes to, once each even when several rules match it."""
     routes: dict[str, Route] = {}
     for rule in rules:

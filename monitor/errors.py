@@ -1,12 +1,12 @@
 """The exceptions of monitor, one tree, wrapping library errors at module borders.
 
-    MonitorError
-    ├── ConfigError        bad feeds.yaml, alerts/ or environment: names file, line and field
-    ├── FeedError          one feed failed; becomes a value in the poll result, never stops others
-    │   ├── FetchError     network, HTTP status, size or address policy
-    │   └── ParseError     the body is not a feed feedparser could read
-    ├── StorageError       the database refused a write or read
-    └── DeliveryError      Slack (or a webhook) did not take an alert
+MonitorError
+├── ConfigError        bad feeds.yaml, alerts/ or environment: names file, line and field
+├── FeedError          one feed failed; becomes a value in the poll result, never stops others
+│   ├── FetchError     network, HTTP status, size or address policy
+│   └── ParseError     the body is not a feed feedparser could read
+├── StorageError       the database refused a write or read
+└── DeliveryError      Slack (or a webhook) did not take an alert
 """
 
 from __future__ import annotations

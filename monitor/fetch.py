@@ -49,7 +49,10 @@ def make_client(timeout: float = 20.0, connect_timeout: float = 10.0) -> httpx.C
     """One client per process: timeouts, our User-Agent, no environment proxies, no auto-redirects."""
     return httpx.Client(
         timeout=httpx.Timeout(timeout, connect=connect_timeout),
-        headers={"User-Agent": USER_AGENT, "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"},
+        headers={
+            "User-Agent": USER_AGENT,
+            "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5",
+        },
         follow_redirects=False,
         trust_env=False,
     )

@@ -75,8 +75,12 @@ class SlackWebNotifier:
     """chat.postMessage with the bot token to one channel."""
 
     def __init__(self, token: str, channel: str, base_url: str | None = None, timeout: int = 15) -> None:
-        kwargs = {"base_url": base_url.rstrip("/") + "/"} if base_url else {}
-        self._client = WebClient(token=token, timeout=timeout, retry_handlers=[], **kwargs)
+        self._client = WebClient(
+            token=token,
+            timeout=timeout,
+            base_url=base_url.rstrip("/") + "/" if base_url else WebClient.BASE_URL,
+            retry_handlers=[],
+        )
         self._channel = channel
 
     def send(self, message: Message, *, thread_ts: str | None = None, key: str = "") -> Receipt:
@@ -96,7 +100,9 @@ class SlackWebNotifier:
             status = exc.response.status_code
             kind = classify_slack_error(error, status)
             raise DeliveryError(
-                f"Slack refused the message ({status} {error})", kind=kind, retry_after=_retry_after(exc.response.headers)
+                f"Slack refused the message ({status} {error})",
+                kind=kind,
+                retry_after=_retry_after(exc.response.headers),
             ) from exc
         except (SlackClientError, OSError) as exc:
             refused = isinstance(exc, ConnectionRefusedError) or "refused" in str(exc).lower()

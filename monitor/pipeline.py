@@ -21,7 +21,6 @@ from sqlmodel import Session
 
 from monitor import store
 from monitor.classify import CLASSIFIER_VERSION, classify
-from monitor.vocabulary import Vocabulary
 from monitor.decide import alert_key, may_alert, next_poll_at, routes_for
 from monitor.errors import FeedError, FetchError
 from monitor.fetch import FetchResult, fetch
@@ -32,6 +31,7 @@ from monitor.story_index import SqlStoryIndex
 from monitor.tables import Alert, Feed, Item, Story
 from monitor.types import Classification, FeedSpec, ParsedItem
 from monitor.urls import canonical_url
+from monitor.vocabulary import Vocabulary
 
 Clock = Callable[[], datetime]
 FETCH_WORKERS = 8
@@ -104,7 +104,7 @@ def poll(pipeline: Pipeline, names: Sequence[str] | None = None, *, notify: bool
         return []
     with ThreadPoolExecutor(max_workers=min(FETCH_WORKERS, len(snapshots))) as pool:
         outcomes = list(pool.map(lambda snap: _fetch_one(pipeline, snap), snapshots))
-    return [process_fetch(pipeline, snap, outcome, notify=notify) for snap, outcome in zip(snapshots, outcomes)]
+    return [process_fetch(pipeline, snap, outcome, notify=notify) for snap, outcome in zip(snapshots, outcomes, strict=True)]
 
 
 def _snapshot(row: Feed) -> FeedSnapshot:
@@ -214,7 +214,7 @@ def ingest(
     Runs inside the caller's transaction, so items, stories and outbox rows commit together.
     """
     assert feed.id is not None
-    batch = sorted(items, key=lambda i: (i.published or now))
+    batch = sorted(items, key=lambda i: i.published or now)
     known = store.known_guids(session, feed.id, [i.guid for i in batch])
     counts = IngestCounts()
     index = SqlStoryIndex(session)

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
 from monitor.types import Entities
 
@@ -99,7 +99,7 @@ def render_story(view: StoryView) -> Message:
         for key, phrases in view.evidence.items()
         if key in LABEL_NAMES and phrases
     )
-    blocks = [
+    blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=_clip(f"{mention}*{kinds}*\n{headline}", SECTION_LIMIT))),
     ]
     if details:

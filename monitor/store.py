@@ -22,7 +22,7 @@ from sqlmodel import Session, SQLModel, col, create_engine, select
 
 from monitor import story_index  # noqa: F401 - registers the story-index tables in the metadata
 from monitor.errors import StorageError
-from monitor.tables import Alert, Feed, Item, Story
+from monitor.tables import Alert, Feed, Item
 from monitor.types import FeedSpec
 
 

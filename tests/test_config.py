@@ -152,5 +152,10 @@ def test_valid_rule_with_filters(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     (rule,) = load_rules(folder)
-    assert (rule.webhook_env, rule.companies, rule.min_value_usd, rule.mention) == ("HOOK_BIG", ("Lonza",), 1e6, "@here")
+    assert (rule.webhook_env, rule.companies, rule.min_value_usd, rule.mention) == (
+        "HOOK_BIG",
+        ("Lonza",),
+        1e6,
+        "@here",
+    )
     assert rule.destination == "webhook:HOOK_BIG"

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from monitor.errors import FetchError
-from monitor.fetch import USER_AGENT, check_address, fetch, is_public_address, make_client, parse_retry_after
+from monitor.fetch import USER_AGENT, fetch, is_public_address, make_client, parse_retry_after
 from tests.servers import FeedServer, rss
 
 
@@ -98,7 +98,7 @@ def test_redirect_to_a_private_address_is_refused(server: FeedServer, client: ht
         # the test server's address passes as public; every other host resolves to itself
         return ["93.184.216.34"] if host == "127.0.0.1" else [host]
 
-    with pytest.raises(FetchError, match="refused 169.254.169.254"):
+    with pytest.raises(FetchError, match=r"refused 169\.254\.169\.254"):
         fetch(client, server.url("/out"), resolve=resolver)
     assert len(server.hits("/out")) == 1
 

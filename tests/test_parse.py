@@ -39,7 +39,9 @@ def test_same_guid_from_two_section_feeds_is_the_same_id() -> None:
 
 
 def test_dart_titles_and_dates() -> None:
-    feed = parse((DATA / "dart-companyRSS-samsung-electronics.xml").read_bytes(), url="https://dart.fss.or.kr/api/x.xml")
+    feed = parse(
+        (DATA / "dart-companyRSS-samsung-electronics.xml").read_bytes(), url="https://dart.fss.or.kr/api/x.xml"
+    )
     assert feed.items[0].title == "(유가)삼성전자 - 임원ㆍ주요주주특정증권등소유상황보고서"
     assert feed.items[0].published == datetime(2026, 8, 26, 6, 2, tzinfo=UTC)
     assert feed.items[0].guid == "https://dart.fss.or.kr/api/link.jsp?rcpNo=20260826000445"
