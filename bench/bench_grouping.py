@@ -79,8 +79,8 @@ def build_archive(path: Path, items: int, bases: list[StoryFingerprint], seed: i
     conn = sqlite3.connect(path)
     conn.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; DROP INDEX IF EXISTS ix_story_key_key_seen;")
     step = SPAN_DAYS * 86400 / items
-    batch_fp: list[tuple[int, int, str, str]] = []
-    batch_key: list[tuple[str, int, int, str]] = []
+    batch_fp: list[Row] = []
+    batch_key: list[KeyRow] = []
     keys_of = {id(b): [k for k in index_keys(b) if not k.startswith(("u:", "s:"))] for b in bases}
     for item_id in range(1, items + 1):
         base = bases[rng.randrange(len(bases))]
@@ -100,7 +100,11 @@ def build_archive(path: Path, items: int, bases: list[StoryFingerprint], seed: i
     return time.perf_counter() - began
 
 
-def _flush(conn: sqlite3.Connection, fps: list[tuple[int, int, str, str]], keys: list[tuple[str, int, int, str]]) -> None:
+Row = tuple[int, int, str, str]
+KeyRow = tuple[str, int, int, str]
+
+
+def _flush(conn: sqlite3.Connection, fps: list[Row], keys: list[KeyRow]) -> None:
     conn.executemany("INSERT INTO item_fingerprint (item_id, story_id, seen_at, data) VALUES (?, ?, ?, ?)", fps)
     conn.executemany("INSERT INTO story_key (key, item_id, story_id, seen_at) VALUES (?, ?, ?, ?)", keys)
     fps.clear()

@@ -22,6 +22,7 @@ Fields come from the company vocabulary (roles decide who is the CDMO and who th
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -56,7 +57,9 @@ class _Doc:
 
     text: str
     lower: str
+    masked: str  # `lower` with company names blanked, so "Charles River Laboratories" is no lab
     title_end: int
+    sentence_starts: tuple[int, ...]
     mentions: tuple[Mention, ...]
     amounts: tuple[Amount, ...]
     vocabulary: Vocabulary
@@ -67,11 +70,16 @@ class _Doc:
 
     def sentence_of(self, pos: int) -> str:
         """The lowercased sentence (title, or a summary sentence) around `pos`."""
+        start, end = self.sentence_span(pos)
+        return self.lower[start:end]
+
+    def sentence_span(self, pos: int) -> tuple[int, int]:
         if pos < self.title_end:
-            return self.title
-        start = max(self.lower.rfind(". ", self.title_end, pos) + 2, self.title_end + 1)
-        end = self.lower.find(". ", pos)
-        return self.lower[start : end if end >= 0 else len(self.lower)]
+            return 0, self.title_end
+        i = bisect_right(self.sentence_starts, pos) - 1
+        start = self.sentence_starts[i] if i >= 0 else self.title_end
+        end = self.sentence_starts[i + 1] if i + 1 < len(self.sentence_starts) else len(self.lower)
+        return start, end
 
     def mentions_between(self, start: int, end: int) -> list[Mention]:
         return [m for m in self.mentions if m.start >= start and m.end <= end]
@@ -84,16 +92,38 @@ def _build_doc(title: str, summary: str, vocabulary: Vocabulary) -> _Doc:
     if len(lower) != len(text):  # a few characters lowercase to two; keep offsets aligned
         lower = "".join(c.lower()[0] for c in text)
     mentions = tuple(vocabulary.find(text))
-    return _Doc(text, lower, len(title_n), mentions, tuple(find_amounts(text)), vocabulary)
+    masked = list(lower)
+    for m in mentions:
+        masked[m.start : m.end] = "#" * (m.end - m.start)
+    starts = tuple(_sentence_starts(text, len(title_n)))
+    return _Doc(text, lower, "".join(masked), len(title_n), starts, mentions, tuple(find_amounts(text)), vocabulary)
+
+
+_SENTENCE_END = re.compile(r"[.!?]['\"”]? (?=['\"“(]?[A-Z0-9])|\s[*•]\s|\s--?\s(?=[A-Z])")
+_ABBREVIATION = re.compile(
+    r"(?:\b[A-Z]|\b(?:Inc|Co|Corp|Ltd|No|Jr|Sr|St|Mr|Ms|Dr|vs|approx|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov"
+    r"|Dec|U\.S|U\.K|N\.C|Md|Mass|Calif|Ill|Tenn|Ind|Mich|Fla|Ga|Pa|Va|Wash|Conn|Ariz|Colo|Tex))$"
+)
+
+
+def _sentence_starts(text: str, title_end: int) -> list[int]:
+    starts = [title_end + 1] if len(text) > title_end else []
+    for m in _SENTENCE_END.finditer(text, title_end + 1):
+        if not _ABBREVIATION.search(text, max(0, m.start() - 8), m.start()):
+            starts.append(m.end())
+    return starts
 
 
 @dataclass
 class _Evidence:
+    """Phrases found for one label: strong, weak, and loose (weak, concrete only item-wide)."""
+
     strong: list[str] = field(default_factory=list)
     weak: list[str] = field(default_factory=list)
+    loose: list[str] = field(default_factory=list)
 
-    def phrases(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(self.strong + self.weak))
+    def phrases(self, include_loose: bool = True) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.strong + self.weak + (self.loose if include_loose else [])))
 
 
 def _c(pattern: str) -> re.Pattern[str]:
@@ -104,7 +134,7 @@ def _c(pattern: str) -> re.Pattern[str]:
 
 _W = r"[\w$€£₩¥.,'&/-]+"  # a word inside a phrase window (amounts included)
 _DEAL = (
-    r"(?:agreements?|deals?|contracts?|pacts?|orders?|partnerships?|collaborations?|alliances?|loi|mou"
+    r"(?:agreements?|deals?|contracts?(?! (?:development|manufactur\w*|research|organi[sz]ation|drug|pharma\w*))|pacts?|orders?|partnerships?|collaborations?|alliances?|loi|mou"
     r"|letters? of intent|memorandum of understanding|arrangements?|tie-?ups?|cooperation)"
 )
 _MFG = (
@@ -121,7 +151,7 @@ _PLANT = (
 )
 _PLANT_ASSET = (
     r"(?:plants?|facility|facilities|sites?|factory|factories|campus|manufacturing (?:operations|assets|unit"
-    r"|network|business)|cdmo|cmo|contract manufacturer|contract development and manufacturing organi[sz]ation"
+    r"|network|business|capabilities|capacity|footprint)|cdmo|cmo|contract manufacturer|contract development and manufacturing organi[sz]ation"
     r"|공장)"
 )
 
@@ -130,7 +160,7 @@ _PLANT_ASSET = (
 _CONTRACT_STRONG = [
     _c(rf"\b{_MFG}(?: [\w-]+){{0,2}} {_DEAL}\b"),
     _c(r"\b(?:contract|order) wins?\b"),
-    _c(rf"\b{_DEAL} (?:to|for) (?:the )?(?:contract )?(?:manufactur\w*|produc\w*|fill|formulat\w*|bottl\w*|make)\b"),
+    _c(rf"\b{_DEAL} (?:to|for) (?:the )?(?:[\w-]+ ){{0,3}}?(?:manufactur\w*|produc\w*|fill|formulat\w*|bottl\w*|make)\b"),
     _c(
         r"\b(?:selects?|selected|picks?|picked|taps?|tapped|chooses|chose|chosen|enlists?|engages?"
         r"|appoints?|hires?|adds?) (?:[\w.&'-]+ ){0,5}?(?:as (?:its |a |the )?(?:[\w-]+ ){0,3}?"
@@ -138,12 +168,6 @@ _CONTRACT_STRONG = [
         r"|for (?:[\w-]+ ){0,4}?(?:manufactur\w*|production|fill\w*|vaccine|doses|drug substance))"
     ),
     _c(r"\b(?:new|adds?|second|another) (?:[\w-]+ ){0,3}?(?:manufacturing|production|cdmo|cmo) partner\b"),
-    _c(
-        r"\b(?:provide|provides|providing|deliver|delivers|offer|offers|perform|performs|deploy|deploys)"
-        r" (?:[\w,'-]+ ){0,6}?(?:contract )?(?:manufactur\w*|production|fill[- /&]*finish\w*|cdmo|cmo|cdo"
-        r"|development and manufacturing|biomanufacturing)(?: [\w-]+){0,2}? (?:services?|support|for|capacit\w+)\b"
-    ),
-    _c(r"\bprovide (?:[\w-]+ ){0,2}with (?:[\w-]+ ){0,3}capacity\b"),
     _c(r"\bcapacity reservation|\breserv\w* (?:[\w-]+ ){0,3}capacity\b|\btask order\b"),
     _c(r"단일판매·공급계약|위탁생산|위탁개발|\bc[dm]?mo ?계약|\bcdo ?계약|受託製造|製造受託|委託製造"),
     _c(r"\blettre d'intention\b|\bproduira\b|\bcontrat de (?:fabrication|production)\b"),
@@ -152,8 +176,14 @@ _CONTRACT_STRONG = [
 # To make/produce something that visibly belongs to a client (possessive, "for X", doses).
 _MAKE_FOR = _c(
     r"\b(?:to|will|would|agreed to|agrees to|set to|plans to|help(?:s|ing)?|aims to)"
-    r"(?: help| support| begin| start)? (?:\w+ ){0,2}?(?:manufactur\w*|make|making|produc\w*|fill|bottle"
-    r"|fill-finish|formulate|supply)\b"
+    r"(?: help| support| begin| start| also| jointly| further| continue to)?(?: (?:rival |its )?[\w-]+)??"
+    r" (?:manufactur\w*|make|making|produc\w*|fill|bottle|fill-finish|formulate|supply)(?![\w-])"
+)
+_PROVIDE_MFG = _c(
+    r"\b(?:provide|provides|providing|deliver|delivers|offer|offers|perform|performs|deploy|deploys)"
+    r" (?:[\w,'-]+ ){0,6}?(?:contract )?(?:manufactur\w*|production|fill[- /&]*finish\w*|cdmo|cmo|cdo"
+    r"|development and manufacturing|biomanufacturing)(?: [\w()-]+){0,3}? (?:services?|support|for|capacit\w+)\b"
+    r"|\bprovide (?:[\w-]+ ){0,2}with (?:[\w-]+ ){0,3}capacity\b"
 )
 _SUPPORT_MFG = _c(r"\b(?:support|supports|supporting|help|helps|helping)(?: the| in)? (?:[\w-]+ ){0,4}?manufactur\w*")
 _CLIENT_MARK = _c(r"'s\b|\bdoses\b|\bcandidate\b|under development by|\bfor (?:a |an |the )?(?:u\.s\.|us|european|asian|global|japanese|chinese|korean|major)")
@@ -167,8 +197,8 @@ _CONTRACT_WEAK = [
         rf"|renewed|forges?|forged|establish\w*|agrees?|agreed|announces?|announced|unveils?|ups) "
         rf"(?:{_W} ){{0,8}}?{_DEAL}\b"
     ),
-    _c(r"\b(?:partners?|partnered|partnering|teams? up|teamed up|collaborat\w+|joins? forces) (?:with|on|to)\b"),
-    _c(r"\b(?:signing|signature) (?:of )?(?:a |an |the )?(?:[\w-]+ ){0,3}?" + _DEAL + r"\b"),
+    _c(r"\b(?:partners?|partnered|partnering|teams? up|teamed up|collaborat\w+|joins? forces) (?:with|on)\b"),
+    _c(rf"\b{_DEAL} with\b|\bexpansion of (?:the )?(?:[\w'-]+ ){{0,3}}?(?:partnership|collaboration)\b"),
     _c(r"\b(?:supply|service|development|cmo|cdmo) (?:[\w-]+ ){0,1}?(?:agreement|contract|deal)s?\b"),
     _c(r"수주|공급 ?계약|생산 ?계약|\bauftrag\b|\bvertrag\b|\bprolonge\b|\bverlänger\w*"),
     _c(r"\b(?:extend|extends|extended|extension of|expand|expands|expanded|continue[sd]?) (?:[\w-]+ ){0,4}?(?:partnership|collaboration|relationship)\b"),
@@ -188,9 +218,10 @@ _ACQUISITION = _c(
 
 # Contract vetoes.
 _LICENSING = _c(
-    r"licen[cs]\w*|royalt\w*|co-develop\w*|codevelop\w*|jointly develop\w*|co-commerciali\w*|commerciali[sz]ation "
+    r"licen[cs]\w*|royalt\w*|co-develop\w*|codevelop\w*|co-commerciali\w*|commerciali[sz]ation "
     r"(?:agreement|deal|rights|partner\w*)|drug discovery|discovery collaboration|research collaboration"
     r"|platform (?:deal|agreement|technolog\w*)|option to license|out-licens\w*|develop, license"
+    r"|research projects?|workforce|training program|learning program|education|innovation opportunit\w*"
 )
 _LICENSING_OVERRIDE = _c(r"manufactur\w* (?:and supply )?(?:services )?(?:agreement|deal|contract)|master services?|clinical supply|cmo|cdmo|fill")
 _RAW_MATERIAL = _c(
@@ -199,7 +230,7 @@ _RAW_MATERIAL = _c(
 )
 _ALLIANCE = _c(r"\b(?:cdmo|cmo|cdo|crdmo) (?:business|market|sector|industry)\b")
 _TERMINATION = _c(
-    r"terminat\w*|cancel\w*|scrap\w*|\b(?:ends?|ended|exits?|exited|pulls? out of|walks? away from) "
+    r"terminat\w*|cancel\w*|scrap\w*|(?<![\w-])(?:ends?|ended|exits?|exited|pulls? out of|walks? away from) "
     r"(?:\w+ ){0,3}(?:contract|deal|agreement|partnership)|streamlin\w*|downsiz\w*"
 )
 _PROSPECTIVE = _c(
@@ -246,7 +277,7 @@ _PLANT_STRONG = [
     _c(
         r"\bfirst (?:gmp |cgmp |commercial |engineering )?(?:batch|batches|manufacturing run|production run"
         r"|commercial (?:manufacturing )?run|lot)\b|\b(?:goes|went) (?:live|online)\b|\bcomes? online|\bcame online"
-        r"|full-scale operations|\bstart (?:making|producing|manufacturing)|가동"
+        r"|full-scale operations?|\bstart (?:making|producing|manufacturing)|가동"
     ),
     # regulatory pass of a facility
     _c(
@@ -277,16 +308,22 @@ _PLANT_WEAK = [
         rf"\b(?:expan\w+|scal\w+ up|scales up|boost\w*|bolster\w*|doubl\w+|tripl\w+|increas\w+|adds?|adding"
         rf"|augment\w*|upgrad\w*|extend\w*|invest\w*) (?:[\w$€£₩.,'-]+ ){{0,6}}?{_PLANT}\b"
     ),
-    _c(rf"\bexpansion (?:of|at|in|to) (?:its |the )?(?:[\w,.-]+ ){{0,5}}?{_PLANT}\b|\bexpansion plans?\b|증설"),
+    _c(rf"\bexpansion (?:of|at|in|to) (?:its |the )?(?:[\w,.()-]+ ){{0,8}}?{_PLANT}\b|\bexpansion plans?\b|증설"),
+    _c(rf"\b{_PLANT} expansions?\b"),
     _c(r"\bnew (?:[\w-]+ ){0,3}?(?:production|manufacturing|filling) lines?\b|\badditional (?:[\w-]+ ){0,2}?suites\b"),
-    _c(r"\b(?:building|build|construct\w*) (?:a |an |its |the )?(?:new |second |third )?(?:[\w$€.,-]+ ){0,4}?(?:plant|facility|factory)"),
+    _c(r"\baddition of (?:a |an )?(?:new |\d+(?:st|nd|rd|th) )?(?:[\w-]+ ){0,3}?(?:site|plant|facility|line|suites?)\b"),
+]
+# Building a plant, or creating jobs, needs no further figure.
+_PLANT_BUILD = [
+    _c(r"\b(?:building|build|construct\w*) (?:a |an |its |the )?(?:new |second |third |fourth |fifth )?(?:[\w$€.,-]+ ){0,4}?(?:plant|facility|factory)"),
     _c(r"\b(?:set|sets) up (?:a |an )?(?:[\w$€.,-]+ ){0,4}?(?:plant|facility|factory)"),
+    _c(r"\b(?:creat\w+|add\w*|hir\w+|plots?) (?:[\w-]+ ){0,3}?\d[\d,]* (?:new )?(?:jobs|hires|positions)\b"),
 ]
 _INVEST_VERB = _c(r"invest\w*|spend\w*|\bdrop\w*|\bpour\w*|commit\w*|\$|€|£|₩|won\b|crore")
 _CONCRETE = _c(
     r"\d[\d,.]* ?(?:sq\.? ?ft|square[- ]f(?:oo|ee)t|square met(?:er|re)s|m2|m²|liters?|litres?|l\b|-liter|-litre)"
     r"|\d[\d,]* (?:new )?(?:jobs|hires|positions|employees|workers|staff)\b|\b(?:two|three|four|five|six|nine|\d+)"
-    r" (?:new )?(?:suites|lines|bioreactors)|\bx ?\d{3,5} ?l\b"
+    r" (?:new )?(?:suites|lines|bioreactors)|\bx ?\d{3,5} ?l\b|\b\d+(?:st|nd|rd|th) (?:global |new )?(?:site|plant|facility)"
 )
 _PLACE_AFTER = re.compile(r"(?:in|at) (?:its |the )?[A-Z][\w.'-]+")
 
@@ -301,6 +338,7 @@ _WEIGHED = _c(
     r"\bweigh\w*|\bmull\w*|consider\w*|\beyes\b|\beyeing\b|explor\w*|evaluat\w*|scout\w*|shortlist\w*|could build"
     r"|may build|in talks|potential (?:new )?(?:site|plant)|feasibility"
 )
+_BACKGROUND = _c(r"\b(?:after|since|following) $")  # "after purchasing the site, X plans ..."
 _VISIT = _c(r"\b(?:visits?|visited|inspects|tours?|toured)\b")
 
 # Vetoes for both labels. Title-only unless noted.
@@ -318,7 +356,7 @@ _EXECUTIVE = _c(
 )
 _FINANCING = _c(
     r"\bipo\b|pre-ipo|initial public offering|\braises?\b|\braised\b|fund-?raising|funding round|series [a-f]\b"
-    r"|\bfinancing\b|private placement|\blisting\b|stake sale|\bbonds?\b|\bloan\b|상장|투자 유치"
+    r"|\bfinancing\b|private placement|\blisting\b|stake sale|\bbonds?\b|\bloan\b|\bbank\b|상장|투자 유치"
 )
 _LAWSUIT = _c(
     r"lawsuit|litigation|class action|\bsettle(?:s|d|ment)?\b|\bsues\b|\bsued\b|\bcourt\b|\bcomplaint\b|bpcia"
@@ -342,7 +380,7 @@ _INSPECTION_FINDINGS = _c(
     r"|quality (?:lapses|issues|problems)|control lapses|contaminat\w*|violations"
 )
 _FEATURE = _c(
-    r"\binterview\b|\bq&a\b|\bfeature\b|\bspotlight\b|\bexclusive\b|\binside\b|\bgrowth pill\b|\bdrive growth\b"
+    r"\binterview\b|\bq&a\b|\bfeature\b|\bspotlight\b|\bexclusive\b|\bgrowth pill\b|\bdrive growth\b"
     r"|\bset to double\b|\bat (?:the )?(?:bio|bio usa|bio international|cphi|dcat|bioprocess international)\b"
     r"|\bconference\b|\bconvention\b|trade (?:show|event)|\bpavilion\b|\bshowcase\w*|\bdisplays\b|\bsummit\b|\bwebinar\b"
 )
@@ -356,16 +394,24 @@ def _contract_evidence(doc: _Doc) -> _Evidence:
     for pattern in _CONTRACT_STRONG:
         for m in pattern.finditer(doc.lower):
             evidence.strong.append(doc.text[m.start() : m.end()])
-    for pattern in (_MAKE_FOR, _SUPPORT_MFG):
+    for pattern in (_MAKE_FOR, _SUPPORT_MFG, _PROVIDE_MFG):
         for m in pattern.finditer(doc.lower):
             if _client_marked(doc, m.start(), m.end()):
                 evidence.strong.append(doc.text[m.start() : min(m.end() + 40, len(doc.text))].split("\n")[0])
+    item_is_acquisition = bool(_ACQUISITION.search(doc.lower))
     for pattern in _CONTRACT_WEAK:
         for m in pattern.finditer(doc.lower):
             sentence = doc.sentence_of(m.start())
-            if _MFG_CONTEXT.search(sentence) and not _acquisition_deal(sentence):
+            if _acquisition_deal(sentence):
+                continue
+            if _MFG_CONTEXT.search(sentence) or (_cdmo_in_sentence(doc, m.start()) and not item_is_acquisition):
                 evidence.weak.append(doc.text[m.start() : m.end()])
     return evidence
+
+
+def _cdmo_in_sentence(doc: _Doc, pos: int) -> bool:
+    start, end = doc.sentence_span(pos)
+    return any(_is_proper_cdmo(doc, m.company) for m in doc.mentions_between(start, end))
 
 
 def _client_marked(doc: _Doc, start: int, end: int) -> bool:
@@ -375,7 +421,8 @@ def _client_marked(doc: _Doc, start: int, end: int) -> bool:
     window_end = newline if newline >= 0 else window_end
     if _CLIENT_MARK.search(doc.lower, end, window_end):
         return True
-    return any(not doc.vocabulary.is_cdmo_group(m.company) for m in doc.mentions_between(end, window_end))
+    # "to help Pfizer make ...": a client named inside the phrase counts too
+    return any(not doc.vocabulary.is_cdmo_group(m.company) for m in doc.mentions_between(start + 3, window_end))
 
 
 def _acquisition_deal(sentence: str) -> bool:
@@ -387,19 +434,31 @@ def _plant_evidence(doc: _Doc) -> _Evidence:
     evidence = _Evidence()
     for pattern in _PLANT_STRONG:
         for m in pattern.finditer(doc.lower):
-            if _plant_evidence_ok(doc, m.start(), m.end()):
+            if _plant_evidence_ok(doc, m.start(), m.end()) and not _BACKGROUND.search(doc.lower, max(0, m.start() - 8), m.start()):
                 evidence.strong.append(doc.text[m.start() : m.end()])
     for pattern in _PLANT_WEAK:
         for m in pattern.finditer(doc.lower):
-            if _plant_evidence_ok(doc, m.start(), m.end()) and _concrete(doc, m.start(), m.end()):
+            if not _plant_evidence_ok(doc, m.start(), m.end()):
+                continue
+            phrase = doc.text[m.start() : m.end()]
+            if _concrete_nearby(doc, m.start(), m.end()):
+                evidence.weak.append(phrase)
+            elif _CONCRETE.search(doc.lower) or doc.amounts:
+                evidence.loose.append(phrase)
+    for pattern in _PLANT_BUILD:
+        for m in pattern.finditer(doc.lower):
+            if _plant_evidence_ok(doc, m.start(), m.end()):
                 evidence.weak.append(doc.text[m.start() : m.end()])
+    evidence.weak.extend(_acquired_cdmo(doc))
     evidence.weak.extend(_investment_evidence(doc))
     return evidence
 
 
 def _plant_evidence_ok(doc: _Doc, start: int, end: int) -> bool:
-    phrase = doc.lower[start:end]
-    sentence = doc.sentence_of(start)
+    """Not about a lab or office (company names masked), and not a plant only being weighed."""
+    phrase = doc.masked[start:end]
+    s_start, s_end = doc.sentence_span(start)
+    sentence = doc.masked[s_start:s_end]
     if _LAB_OR_OFFICE.search(phrase) and not _MANUFACTURING.search(phrase):
         return False
     if _LAB_OR_OFFICE.search(sentence) and not _MANUFACTURING.search(sentence):
@@ -407,16 +466,32 @@ def _plant_evidence_ok(doc: _Doc, start: int, end: int) -> bool:
     return not _WEIGHED.search(sentence)
 
 
-def _concrete(doc: _Doc, start: int, end: int) -> bool:
-    """An expansion counts when it comes with a figure, jobs, space, or a named place."""
-    sentence = doc.sentence_of(start)
-    if _CONCRETE.search(sentence) or any(True for _ in _amounts_in(doc, sentence)):
+def _concrete_nearby(doc: _Doc, start: int, end: int) -> bool:
+    """An expansion counts when its sentence gives a figure, jobs, space, or a named place."""
+    s_start, s_end = doc.sentence_span(start)
+    if _CONCRETE.search(doc.lower, s_start, s_end):
         return True
-    return bool(_PLACE_AFTER.match(doc.text, end + 1)) or bool(_PLACE_AFTER.search(doc.text[end : end + 40]))
+    if any(s_start <= a.start < s_end for a in doc.amounts):
+        return True
+    return bool(_PLACE_AFTER.search(doc.text[end : end + 40]))
 
 
-def _amounts_in(doc: _Doc, sentence: str) -> list[Amount]:
-    return [a for a in doc.amounts if a.text.lower() in sentence]
+def _acquired_cdmo(doc: _Doc) -> list[str]:
+    """Buying a contract manufacturer (its plants are the asset): "to acquire Forge Biologics"."""
+    found = []
+    for m in _ACQUISITION.finditer(doc.lower):
+        window_end = min(len(doc.lower), m.end() + 80)
+        newline = doc.lower.find("\n", m.end(), window_end)
+        window_end = newline if newline >= 0 else window_end
+        targets = [x for x in doc.mentions_between(m.end(), window_end) if _is_proper_cdmo(doc, x.company)]
+        if targets and " by " not in doc.lower[m.end() : targets[0].start]:
+            found.append(doc.text[m.start() : targets[0].end])
+    return found
+
+
+def _is_proper_cdmo(doc: _Doc, name: str) -> bool:
+    company = doc.vocabulary.get(name)
+    return company is not None and company.is_cdmo
 
 
 def _investment_evidence(doc: _Doc) -> list[str]:
@@ -425,7 +500,8 @@ def _investment_evidence(doc: _Doc) -> list[str]:
     for amount in doc.amounts:
         before = doc.lower[max(0, amount.start - 40) : amount.start]
         after = doc.lower[amount.end : amount.end + 60]
-        if not (_INVEST_VERB.search(before) or re.match(r"\s*(?:investment|expansion|project|upgrade)", after)):
+        direct = re.match(r"\s*(?:[\w-]+ ){0,2}?(?:manufacturing |production )?(?:facility|plant|factory|site|campus)", after)
+        if not (direct or _INVEST_VERB.search(before) or re.match(r"\s*(?:investment|expansion|project|upgrade)", after)):
             continue
         if re.match(rf"\s*(?:[\w-]+ ){{0,4}}?{_PLANT}\b|\s*(?:[\w-]+ ){{0,3}}?(?:in|into|to|for) (?:[\w,.'-]+ ){{0,6}}?{_PLANT}\b", after):
             if _plant_evidence_ok(doc, amount.start, amount.end + len(after)):
@@ -459,12 +535,16 @@ def _vetoes(doc: _Doc, contract: _Evidence) -> _Vetoes:
         hard_both=hard_both,
         soft_both=soft_both,
         hard_contract=_contract_vetoed(doc, contract),
-        hard_plant=bool(_WEIGHED.search(title) or _VISIT.search(title) or _lab_headline(title)),
+        hard_plant=bool(_WEIGHED.search(title) or _VISIT.search(title) or _lab_headline(_masked_title(doc))),
     )
 
 
 def _lab_headline(title: str) -> bool:
     return bool(_LAB_OR_OFFICE.search(title)) and not _MANUFACTURING.search(title)
+
+
+def _masked_title(doc: _Doc) -> str:
+    return doc.masked[: doc.title_end]
 
 
 def _contract_vetoed(doc: _Doc, contract: _Evidence) -> bool:
@@ -487,15 +567,22 @@ def _only_suppliers(doc: _Doc) -> bool:
 
 
 def _cdmo_alliance(doc: _Doc) -> bool:
-    """Two contract manufacturers cooperating, with no client named or described."""
+    """Contract manufacturers cooperating with each other, with no client named or described."""
     if _UNDISCLOSED.search(doc.lower):
         return False
+    vocab = doc.vocabulary
     names = {m.company for m in doc.mentions}
-    if len(names) >= 2 and all(doc.vocabulary.is_cdmo_group(n) for n in names):
+    cdmos = [n for n in names if vocab.is_cdmo_group(n)]
+    clients = [n for n in names if n not in cdmos and not any(vocab.related(n, c) for c in cdmos)]
+    if clients or not cdmos:
+        return False
+    groups: list[str] = []
+    for name in cdmos:
+        if not any(vocab.related(name, g) for g in groups):
+            groups.append(name)
+    if len(groups) >= 2 or _ALLIANCE.search(doc.masked):
         return not _is_acting_cmo(doc)
-    return bool(_ALLIANCE.search(doc.lower)) and not any(
-        not doc.vocabulary.is_cdmo_group(n) for n in names
-    )
+    return False
 
 
 def _is_acting_cmo(doc: _Doc) -> bool:
@@ -505,13 +592,15 @@ def _is_acting_cmo(doc: _Doc) -> bool:
 # --- decision --------------------------------------------------------------------------------
 
 
-def _decide(evidence: _Evidence, hard: bool, soft: bool, support: bool = True) -> tuple[str, ...]:
+def _decide(
+    evidence: _Evidence, hard: bool, soft: bool, support: bool = True, allow_loose: bool = True
+) -> tuple[str, ...]:
     if hard:
         return ()
     if evidence.strong:
-        return evidence.phrases()
-    if evidence.weak and not soft and support:
-        return evidence.phrases()
+        return evidence.phrases(allow_loose)
+    if (evidence.weak or (allow_loose and evidence.loose)) and not soft and support:
+        return evidence.phrases(allow_loose)
     return ()
 
 
@@ -524,7 +613,10 @@ def classify(title: str, summary: str = "", vocabulary: Vocabulary | None = None
     has_cdmo = any(vocab.is_cdmo_group(m.company) for m in doc.mentions) or bool(_CDMO_WORDS.search(doc.lower))
     fired: dict[Label, tuple[str, ...]] = {
         "cdmo_contract": _decide(contract, vetoes.hard_both or vetoes.hard_contract, vetoes.soft_both, has_cdmo),
-        "plant_milestone": _decide(plant, vetoes.hard_both or vetoes.hard_plant, vetoes.soft_both),
+        # A contract's own value is no figure for an expansion: then only nearby figures count.
+        "plant_milestone": _decide(
+            plant, vetoes.hard_both or vetoes.hard_plant, vetoes.soft_both, allow_loose=not contract.strong
+        ),
     }
     labels = tuple(label for label, phrases in fired.items() if phrases)
     entities = _entities(doc, labels)
@@ -543,6 +635,7 @@ _UNDISCLOSED = _c(
     r"|pharma\w*|biotech\w*|drugmaker)|\ban? (?:[\w.-]+ ){0,2}?(?:u\.s\.|us|american|european|asian|asia|japanese"
     r"|chinese|korean|swiss|german|global|large|major|mid-sized|mid-size|big)[\w.-]*(?:-based)? (?:[\w-]+ ){0,2}?"
     r"(?:pharma\w*|biotech\w*|biopharma\w*|drugmaker|drug company|company|firm|partner)\b|\bbig pharma (?:client|customer)"
+    r"|\b(?:u\.s\.|us|european|asian|japanese|chinese|korean)(?:-based)? (?:pharma\w*|biotech\w*|biopharma\w*|drugmaker) (?:company|firm)?"
 )
 _DECLARED_CDMO = re.compile(
     r"(?:CDMO|CMO|CRDMO|[Cc]ontract manufacturer|[Cc]ontractor)(?: giant)? (?P<a>[A-Z][\w&.'-]*(?: [A-Z][\w&.'-]*){0,3})"

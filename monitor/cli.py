@@ -140,7 +140,6 @@ def poll(
     The first poll of a new feed stores its items without alerting (a baseline). Exit code 0 even
     when some feeds failed; they are listed.
     """
-    from monitor.deliver import drain_outbox
     from monitor.pipeline import poll as poll_feeds
     from monitor.pipeline import sync_config
 
@@ -155,7 +154,7 @@ def poll(
         sync_config(pipeline, configuration.feeds)
         names = list(feed_names) or [f.name for f in configuration.feeds if f.enabled]
         results = poll_feeds(pipeline, names)
-        report = drain_outbox(pipeline.engine, build_notifiers(settings), configuration.rules, utc_now)
+        report = deliver_all(pipeline.engine, settings, configuration.rules)
     except MonitorError as exc:
         _fail(f"error: {exc}")
         return
@@ -382,26 +381,89 @@ def eval_command(path: Path, only: str | None, errors: bool) -> None:
         click.echo(eval_stories.format_report(eval_stories.evaluate(rows), show_errors=errors))
 
 
-@main.command(name="alerts")
+@main.group(name="alerts", invoke_without_command=True)
 @config_options
 @click.pass_context
 def alerts_command(ctx: click.Context, feeds: str | None, alerts: str | None, db: str | None) -> None:
-    """The outbox: pending, blocked and sent-today alerts."""
+    """The outbox: pending, blocked, uncertain and sent-today alerts (`monitor alerts test RULE` sends a sample)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from monitor.deliver import outbox_counts
+
     settings = _settings(ctx, feeds, alerts, db)
     engine = store.make_engine(settings.db)
     today = utc_now().replace(hour=0, minute=0, second=0, microsecond=0)
     with store.transaction(engine) as session:
-        rows = list(session.exec(select(Alert).order_by(col(Alert.id))))
-        titles = {s.id: s.title for s in session.exec(select(Story))}
-    pending = [a for a in rows if a.status == "pending"]
-    blocked = [a for a in rows if a.status == "blocked"]
-    sent_today = [a for a in rows if a.status == "sent" and a.sent_at and a.sent_at >= today]
-    click.echo(f"pending: {len(pending)}  blocked: {len(blocked)}  sent today: {len(sent_today)}")
+        counts = outbox_counts(session, today)
+        rows = list(
+            session.exec(
+                select(Alert).where(col(Alert.status).in_(["pending", "sending", "blocked", "held", "uncertain"]))
+                .order_by(col(Alert.id)).limit(200)
+            )
+        )  # fmt: skip
+        sent = list(
+            session.exec(
+                select(Alert).where(Alert.status == "sent", col(Alert.sent_at) >= today).order_by(col(Alert.id))
+            )
+        )
+        titles = {
+            s.id: s.title
+            for s in session.exec(select(Story).where(col(Story.id).in_([a.story_id for a in rows + sent])))
+        }
+    click.echo(
+        f"pending: {counts['pending'] + counts['sending']}  blocked: {counts['blocked']}  held for digest: "
+        f"{counts['held']}  uncertain: {counts['uncertain']}  sent today: {counts['sent_since']}"
+    )
     table = Table()
     for column in ("id", "status", "rule", "destination", "kind", "attempts", "story", "last error"):
         table.add_column(column, overflow="fold")
-    for a in [*blocked, *pending, *sent_today][:200]:
-        table.add_row(str(a.id), a.status, a.rule, a.destination, a.kind, str(a.attempts),
+    for a in [*rows, *sent[-50:]]:
+        status = f"[red]{a.status}[/red]" if a.status in ("blocked", "uncertain") else a.status
+        table.add_row(str(a.id), status, a.rule, a.destination, a.kind, str(a.attempts),
                       titles.get(a.story_id, ""), a.last_error or "")  # fmt: skip
     if table.row_count:
         Console(width=max(160, Console().width)).print(table)
+
+
+@alerts_command.command(name="test")
+@click.argument("rule_name", metavar="RULE")
+@click.pass_context
+def alerts_test(ctx: click.Context, rule_name: str) -> None:
+    """Send a sample message through RULE's destination (nothing is stored)."""
+    from monitor.app import build_notifiers
+    from monitor.render import StoryView, render_story
+    from monitor.types import Entities
+
+    settings = _settings(ctx.parent or ctx, None, None, None) if ctx.parent else _settings(ctx, None, None, None)
+    configuration = _load_or_exit(settings)
+    rule = next((r for r in configuration.rules if r.name == rule_name), None)
+    if rule is None:
+        _fail(f"no rule named {rule_name!r}; rules: {', '.join(r.name for r in configuration.rules)}")
+        return
+    view = StoryView(
+        title="Test alert from monitor: Example Biologics signs manufacturing agreement with Example Pharma",
+        url="https://example.com/monitor-test",
+        labels=tuple(rule.events),
+        entities=Entities(cdmo="Example Biologics", client="Example Pharma", value="$10 million", value_usd=1e7),
+        outlets=("example.com",),
+        published=utc_now(),
+        evidence={rule.events[0]: ("test message",)},
+        mention=None,
+    )
+    try:
+        receipt = build_notifiers(settings)(rule.destination).send(render_story(view), key="")
+    except MonitorError as exc:
+        _fail(f"test message to {rule.destination} failed: {exc}")
+        return
+    click.echo(
+        f"sent a test message through rule {rule.name} to {rule.destination} ({receipt.channel} {receipt.ts or ''})"
+    )
+
+
+def deliver_all(engine: Any, settings: Settings, rules: list[Any]) -> Any:
+    """Create due digests, then drain the outbox."""
+    from monitor.deliver import drain_outbox
+    from monitor.digest import make_digests
+
+    make_digests(engine, rules, utc_now())
+    return drain_outbox(engine, build_notifiers(settings), rules, utc_now, ops_channel=settings.ops_channel)

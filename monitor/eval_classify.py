@@ -11,7 +11,8 @@ quick `python -c`, and the matching rules for fields must be written down once, 
   case-insensitive word prefix ("Lotte" matches "Lotte Biologics").
 * `client`: scored on rows labelled `cdmo_contract` with a stated gold client, same rule;
   "undisclosed" matches any gold client that says undisclosed/unnamed.
-* `value`: scored on flagged rows whose gold value parses as money; right when the predicted USD
+* `value`: scored on flagged rows whose gold value parses as money and whose title or summary
+  states some amount (gold values taken from an article body are not scored); right when the predicted USD
   value is within ±10% of the gold value's USD conversion (fixed rates of `monitor.money`), or of
   any other amount the gold text states (gold often gives "X won ($Y)").
 """
@@ -131,7 +132,8 @@ def _score_fields(
         checks.append(("cdmo", True, names_match(entities.cdmo, row["cdmo"], vocabulary)))
     if "cdmo_contract" in gold and row.get("client"):
         checks.append(("client", True, names_match(entities.client, row["client"], vocabulary)))
-    gold_usd = _gold_usd(row.get("value")) if gold else []
+    stated_amounts = find_amounts(f"{row.get('title') or ''} {row.get('summary') or ''}")
+    gold_usd = _gold_usd(row.get("value")) if gold and stated_amounts else []
     if gold_usd:
         checks.append(("value", True, value_matches(entities.value_usd, gold_usd)))
     for name, _, ok in checks:
@@ -173,7 +175,8 @@ def _gold_parts(gold: str) -> list[str]:
     inside = re.findall(r"\(([^)]*)\)", gold)
     outside = re.sub(r"\([^)]*\)", " ", gold)
     parts = re.split(r"[;/,]| and ", outside) + [p for chunk in inside for p in re.split(r"[;/,]", chunk)]
-    return [p.strip() for p in parts if p.strip()]
+    cleaned = (re.sub(r"^(?:and|or|for|via|incl\.?)\s+", "", p.strip(), flags=re.IGNORECASE) for p in parts)
+    return [p for p in cleaned if p]
 
 
 def _words(name: str) -> list[str]:

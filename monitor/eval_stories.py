@@ -155,7 +155,7 @@ def score(
         predicted_pairs=len(predicted), correct_pairs=len(truth & predicted),
     )
     for reason in reason_of.values():
-        kind = re.sub(r"[\d.]+.*$", "", reason).strip(" :") or reason
+        kind = re.sub(r"[\d.]+$", "", reason.split(":")[0]).strip() or reason
         report.reasons[kind] = report.reasons.get(kind, 0) + 1
     return report, story_of, reason_of
 

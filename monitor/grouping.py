@@ -22,17 +22,19 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import struct
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any, Protocol
 
 from monitor.types import Classification, ParsedItem
 from monitor.urls import canonical_url
 
 DEFAULT_WINDOW = timedelta(days=30)
-MAX_CANDIDATES = 60
+MAX_CANDIDATES = 25
 
 # MinHash: one-permutation hashing into _BUCKETS buckets of 32-bit minima, densified by rotation.
 _BUCKETS = 32
@@ -91,7 +93,7 @@ def _short_hash(text: str) -> str:
 
 def minhash(words: Sequence[str]) -> tuple[int, ...]:
     """32 bucket minima of the hashed word 2-shingles (and single words for very short texts)."""
-    shingles = {f"{a} {b}" for a, b in zip(words, words[1:], strict=False)} or set(words)
+    shingles = {f"{a} {b}" for a, b in pairwise(words)} or set(words)
     mins = [-1] * _BUCKETS
     for shingle in shingles:
         h = _hash64(shingle)
@@ -175,14 +177,18 @@ def values_match(a: Iterable[float], b: Iterable[float], ratio: float) -> bool:
     return any(max(x, y) <= ratio * min(x, y) for x in a for y in b)
 
 
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 # Words that are capitalised in headlines or sentence starts but name nothing.
-_STOP = frozenset(
+_STOP = _words(
     """
 a an the and or but nor for of in on at to by with from into onto over under after before about as
 its it his her their our we they he she this that these those is are was were be been being has have
 had will would can could may might shall should do does did not no new first second third last next
-one two three four five six also than then there here more most less other another such per via
-up down out off amid while during since until still just only even all any each both some many much
+one two three four five six also than then there here more most less other another such per via up
+down out off amid while during since until still just only even all any each both some many much
 monday tuesday wednesday thursday friday saturday sunday january february march april may june july
 august september october november december jan feb mar apr jun jul aug sep sept oct nov dec today
 inc ltd llc plc corp corporation co company companies group holding holdings ag sa se nv bv gmbh kk
@@ -193,28 +199,27 @@ manufacturer manufacturers make makes making produce production producing provid
 service plant plants facility facilities site sites factory campus capacity expansion expand expands
 expanding invest invests investment investing build builds building construction opens opening open
 acquire acquires acquisition acquiring buy buys buying purchase sale sell sells announce announces
-announced announcement says said report reports reported plans plan planned launch launches
-cdmo cdmos cmo cmos cdo crdmo cro biotech biopharma biopharmaceutical pharma pharmaceutical
+announced announcement says said report reports reported plans plan planned launch launches cdmo
+cdmos cmo cmos cdo crdmo cro biotech biopharma biopharmaceutical pharma pharmaceutical
 pharmaceuticals drug drugs drugmaker medicine medicines therapy therapies therapeutics vaccine
-vaccines firm firms global world leading largest major big key latest news update breaking
-exclusive brief lead urgent million billion trillion won dollars usd krw mn bn bln crore year years
-market markets size share trends analysis report forecast forecasts segment region cagr
-chief executive ceo president chairman officer under terms value worth valued total approximately
-about around nearly over more than up including include includes based headquartered south north
-east west central
-""".split()
+vaccines firm firms global world leading largest major big key latest news update breaking exclusive
+brief lead urgent million billion trillion won dollars usd krw mn bn bln crore year years market
+markets size share trends analysis report forecast forecasts segment region cagr chief executive ceo
+president chairman officer under terms value worth valued total approximately about around nearly
+over more than up including include includes based headquartered south north east west central
+"""
 )
 # Very common in this domain: they count, but little.
-_WEAK = frozenset(
+_WEAK = _words(
     """
 korea korean us usa u.s america american china chinese japan japanese india indian europe european
-germany german uk britain british switzerland swiss france french ireland irish asia asian
-biologics bio biosciences bioscience sciences science laboratories labs pharmaceutical covid covid-19
+germany german uk britain british switzerland swiss france french ireland irish asia asian biologics
+bio biosciences bioscience sciences science laboratories labs pharmaceutical covid covid-19
 coronavirus mrna antibody antibodies adc cell gene vector viral fill finish sterile api biosimilar
 biosimilars commercial clinical contract development incheon songdo seoul fda food administration
 ema agency mfds nasdaq nyse krx kospi tse lse reuters yonhap ians prnewswire newswire business wire
 press release health healthcare medical research technology technologies life international
-""".split()
+"""
 )
 _NAME_TOKEN = re.compile(r"[^\W_][\w&'.-]*", re.U)
 _YEAR = re.compile(r"^(19|20)\d\d$")
@@ -253,6 +258,13 @@ def parties(text: str) -> tuple[str, ...]:
             runs.append([])
     found = list(dict.fromkeys(" ".join(r) for r in runs if r))
     return tuple(p for p in found if not _inside(p, found))[:_MAX_PARTIES]
+
+
+def _merge_parties(found: Sequence[str], companies: Sequence[str]) -> tuple[str, ...]:
+    """Text parties plus the classifier's companies (strong words only), without sub-phrases."""
+    extra = [" ".join(w for w in c.split() if w not in _WEAK and w not in _STOP) for c in companies]
+    merged = list(dict.fromkeys([*found, *(e for e in extra if e)]))
+    return tuple(p for p in merged if not _inside(p, merged))[:_MAX_PARTIES]
 
 
 def _inside(party: str, others: Sequence[str]) -> bool:
@@ -365,8 +377,9 @@ class StoryFingerprint:
     def to_dict(self) -> dict[str, Any]:
         return {
             "u": self.url, "s": self.slug, "t": self.title,
-            "m": "".join(f"{v:08x}" for v in self.signature),
-            "n": list(self.names), "tn": list(self.title_names), "pa": list(self.parties), "tk": list(self.title_kinds), "v": list(self.values),
+            "m": struct.pack(f">{len(self.signature)}I", *self.signature).hex(),
+            "n": list(self.names), "tn": list(self.title_names), "pa": list(self.parties),
+            "tk": list(self.title_kinds), "v": list(self.values),
             "k": list(self.kinds), "p": self.phase, "l": list(self.labels),
             "c": self.cdmo, "y": self.party, "z": self.site, "a": self.at.isoformat(),
         }
@@ -376,7 +389,7 @@ class StoryFingerprint:
         sig = str(data.get("m", ""))
         return cls(
             url=str(data["u"]), slug=str(data["s"]), title=str(data["t"]),
-            signature=tuple(int(sig[i : i + 8], 16) for i in range(0, len(sig), 8)),
+            signature=struct.unpack(f">{len(sig) // 8}I", bytes.fromhex(sig)),
             names=tuple(data["n"]), title_names=tuple(data.get("tn", ())), parties=tuple(data.get("pa", ())),
             title_kinds=tuple(data.get("tk", ())),
             values=tuple(float(v) for v in data["v"]), kinds=tuple(data["k"]), phase=str(data["p"]),
@@ -429,7 +442,7 @@ def fingerprint(item: ParsedItem, classification: Classification, seen_at: datet
         signature=minhash(_WORD.findall(fold(text))),
         names=tuple(dict.fromkeys(names + company_names))[:_MAX_NAMES],
         title_names=salient_names(_TITLE_PREFIX.sub("", item.title))[:8],
-        parties=tuple(dict.fromkeys(parties(text) + company_names))[:_MAX_PARTIES],
+        parties=_merge_parties(parties(text), company_names),
         values=tuple(sorted(values, reverse=True))[:6],
         kinds=event_kinds(text),
         title_kinds=event_kinds(item.title),
@@ -530,18 +543,25 @@ def conflict(new: StoryFingerprint, old: StoryFingerprint) -> str | None:
     """Why two items must be different events even if they look alike, or None."""
     if new.values and old.values and not values_match(new.values, old.values, _VALUE_CONFLICT):
         return "different amounts"
-    if new.cdmo and old.cdmo and new.cdmo not in old.cdmo and old.cdmo not in new.cdmo:
+    if new.cdmo and old.cdmo and not (_mentions(old, new.cdmo) or _mentions(new, old.cdmo)):
         return "different CDMO"
-    if {new.phase, old.phase} in ({"closing", ""}, {"closing", "definitive"}, {"loi", "definitive"}):
-        if "acquisition" in new.kinds or "acquisition" in old.kinds or "loi" in (new.phase, old.phase):
-            return "different phase"
-    if new.cdmo and old.cdmo and new.party and old.party and new.party != old.party:
+    phases = {new.phase, old.phase}
+    deal = "acquisition" in new.kinds or "acquisition" in old.kinds or "loi" in phases
+    if deal and phases in ({"closing", ""}, {"closing", "definitive"}, {"loi", "definitive"}):
+        return "different phase"
+    if new.party and old.party and not (_mentions(old, new.party) or _mentions(new, old.party)):
         return "different client"
     return None
 
 
 _SPECIFIC_KINDS = frozenset({"acquisition", "construction", "opening", "closure", "regulatory", "earnings",
                              "people", "legal"})
+
+
+def _mentions(fp: StoryFingerprint, entity: str) -> bool:
+    """`fp` names `entity` (any of its strong words) anywhere in its text."""
+    words = {w for w in entity.split() if w not in _WEAK and w not in _STOP}
+    return bool(words & set(fp.names)) or bool(words & {w for p in fp.parties for w in p.split()})
 
 
 def _kind_conflict(new: StoryFingerprint, old: StoryFingerprint) -> bool:

@@ -192,7 +192,12 @@ def _suffixed(text: str) -> list[Amount]:
     return amounts
 
 
+_CJK_CURRENCY_CHARS = frozenset("원달러엔위안유로円元")
+
+
 def _cjk(text: str) -> list[Amount]:
+    if _CJK_CURRENCY_CHARS.isdisjoint(text):
+        return []
     amounts = []
     for m in _CJK.finditer(text):
         parts = (("jo", 1e12), ("eok", 1e8), ("man", 1e4))

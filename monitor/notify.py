@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol, TextIO
 
 from slack_sdk import WebClient
@@ -46,7 +47,20 @@ class Receipt:
 
 
 class Notifier(Protocol):
+    """Sends messages to one destination."""
+
+    #: whether `find` can tell if a message was delivered (the Web API can; webhooks cannot)
+    can_reconcile: bool
+
     def send(self, message: Message, *, thread_ts: str | None = None, key: str = "") -> Receipt: ...
+
+    def find(self, key: str, since: datetime) -> Receipt | None:
+        """The message carrying alert `key` posted since `since`, if Slack has it."""
+        ...
+
+    def update(self, receipt: Receipt, message: Message) -> None:
+        """Replace a sent message (to refresh its list of outlets)."""
+        ...
 
 
 def classify_slack_error(error: str, status: int | None) -> str:
@@ -62,7 +76,7 @@ def classify_slack_error(error: str, status: int | None) -> str:
 
 def _retry_after(headers: object) -> float | None:
     getter = getattr(headers, "get", None)
-    raw = getter("Retry-After") or getter("retry-after") if getter else None
+    raw = (getter("Retry-After") or getter("retry-after")) if getter else None
     if isinstance(raw, list):
         raw = raw[0] if raw else None
     try:
@@ -71,8 +85,34 @@ def _retry_after(headers: object) -> float | None:
         return None
 
 
+def _api_error(exc: SlackApiError) -> DeliveryError:
+    error = str(exc.response.get("error") or "")
+    status = exc.response.status_code
+    return DeliveryError(
+        f"Slack refused the call ({status} {error})",
+        kind=classify_slack_error(error, status),
+        retry_after=_retry_after(exc.response.headers),
+    )
+
+
+def _network_error(exc: Exception, what: str) -> DeliveryError:
+    """Refused connections and DNS failures happen before anything is sent; anything else may be after."""
+    text = str(exc).lower()
+    markers = ("refused", "name or service not known", "nodename nor servname", "getaddrinfo", "no address")
+    before_sending = isinstance(exc, ConnectionRefusedError) or any(marker in text for marker in markers)
+    return DeliveryError(
+        f"cannot reach {what}: {type(exc).__name__}: {exc}", kind="retry" if before_sending else "ambiguous"
+    )
+
+
 class SlackWebNotifier:
-    """chat.postMessage with the bot token to one channel."""
+    """chat.postMessage with the bot token to one channel.
+
+    Each message carries its alert key in `metadata`, so that after an ambiguous failure (a timeout, a
+    reset or a 5xx after the request was sent) `find` can look in `conversations.history` before resending.
+    """
+
+    can_reconcile = True
 
     def __init__(self, token: str, channel: str, base_url: str | None = None, timeout: int = 15) -> None:
         self._client = WebClient(
@@ -82,6 +122,8 @@ class SlackWebNotifier:
             retry_handlers=[],
         )
         self._channel = channel
+        looks_like_id = channel[:1] in ("C", "G") and channel.isupper() and channel.isalnum()
+        self._channel_id: str | None = channel if looks_like_id else None
 
     def send(self, message: Message, *, thread_ts: str | None = None, key: str = "") -> Receipt:
         try:
@@ -96,24 +138,67 @@ class SlackWebNotifier:
                 metadata={"event_type": "monitor_alert", "event_payload": {"key": key}} if key else None,
             )
         except SlackApiError as exc:
-            error = str(exc.response.get("error") or "")
-            status = exc.response.status_code
-            kind = classify_slack_error(error, status)
-            raise DeliveryError(
-                f"Slack refused the message ({status} {error})",
-                kind=kind,
-                retry_after=_retry_after(exc.response.headers),
-            ) from exc
+            raise _api_error(exc) from exc
         except (SlackClientError, OSError) as exc:
-            refused = isinstance(exc, ConnectionRefusedError) or "refused" in str(exc).lower()
-            raise DeliveryError(
-                f"cannot reach Slack: {type(exc).__name__}: {exc}", kind="retry" if refused else "ambiguous"
-            ) from exc
+            raise _network_error(exc, "Slack") from exc
+        self._channel_id = str(response.get("channel") or "") or self._channel_id
         return Receipt(channel=str(response.get("channel") or self._channel), ts=response.get("ts"))
+
+    def find(self, key: str, since: datetime) -> Receipt | None:
+        try:
+            channel = self._resolve_channel_id()
+            if channel is None:
+                return None
+            response = self._client.conversations_history(
+                channel=channel, oldest=f"{since.timestamp() - 120:.6f}", limit=200, include_all_metadata=True
+            )
+        except SlackApiError as exc:
+            raise _api_error(exc) from exc
+        except (SlackClientError, OSError) as exc:
+            raise _network_error(exc, "Slack") from exc
+        for message in response.get("messages") or []:
+            payload = (message.get("metadata") or {}).get("event_payload") or {}
+            if payload.get("key") == key:
+                return Receipt(channel=channel, ts=message.get("ts"))
+        return None
+
+    def update(self, receipt: Receipt, message: Message) -> None:
+        if not receipt.ts:
+            return
+        try:
+            self._client.chat_update(channel=receipt.channel, ts=receipt.ts, text=message.text, blocks=message.blocks)
+        except SlackApiError as exc:
+            raise _api_error(exc) from exc
+        except (SlackClientError, OSError) as exc:
+            raise _network_error(exc, "Slack") from exc
+
+    def _resolve_channel_id(self) -> str | None:
+        """conversations.history needs the channel ID; rules may name the channel instead."""
+        if self._channel_id:
+            return self._channel_id
+        name = self._channel.lstrip("#")
+        cursor = None
+        for _page in range(20):
+            response = self._client.conversations_list(
+                types="public_channel,private_channel", limit=1000, cursor=cursor, exclude_archived=True
+            )
+            for channel in response.get("channels") or []:
+                if channel.get("name") == name:
+                    self._channel_id = str(channel.get("id"))
+                    return self._channel_id
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+        return None
 
 
 class SlackWebhookNotifier:
-    """An incoming webhook. WebhookClient returns HTTP errors instead of raising: check status and body."""
+    """An incoming webhook. WebhookClient returns HTTP errors instead of raising: check status and body.
+
+    A webhook returns no message id, so delivery cannot be checked afterwards (`can_reconcile` False).
+    """
+
+    can_reconcile = False
 
     def __init__(self, url: str, timeout: int = 15) -> None:
         self._client = WebhookClient(url=url, timeout=timeout, retry_handlers=[])
@@ -124,23 +209,27 @@ class SlackWebhookNotifier:
                 text=message.text, blocks=message.blocks or None, unfurl_links=False, unfurl_media=False
             )
         except (SlackClientError, OSError) as exc:
-            refused = isinstance(exc, ConnectionRefusedError) or "refused" in str(exc).lower()
-            raise DeliveryError(
-                f"cannot reach the webhook: {type(exc).__name__}", kind="retry" if refused else "ambiguous"
-            ) from exc
+            raise _network_error(exc, "the webhook") from exc
         if response.status_code == 200 and response.body == "ok":
             return Receipt(channel="webhook", ts=None)
         body = (response.body or "").strip()[:100]
-        kind = classify_slack_error(body, response.status_code)
         raise DeliveryError(
             f"webhook refused the message ({response.status_code} {body})",
-            kind=kind,
+            kind=classify_slack_error(body, response.status_code),
             retry_after=_retry_after(response.headers),
         )
+
+    def find(self, key: str, since: datetime) -> Receipt | None:
+        return None
+
+    def update(self, receipt: Receipt, message: Message) -> None:
+        return None
 
 
 class ConsoleNotifier:
     """Prints alerts when no Slack is configured, so the monitor works out of the box."""
+
+    can_reconcile = False
 
     def __init__(self, destination: str, stream: TextIO | None = None, reason: str = "") -> None:
         self._destination = destination
@@ -154,6 +243,14 @@ class ConsoleNotifier:
         stream.write(f"{prefix}[{self._destination}]{note} {message.text}\n")
         stream.flush()
         return Receipt(channel="console", ts=f"console-{key}" if key else None)
+
+    def find(self, key: str, since: datetime) -> Receipt | None:
+        return None
+
+    def update(self, receipt: Receipt, message: Message) -> None:
+        stream = self._stream or sys.stdout
+        stream.write(f"  ✎ [{self._destination}] updated: {message.text}\n")
+        stream.flush()
 
 
 NotifierFactory = Callable[[str], Notifier]

@@ -8,7 +8,6 @@ each feed's items, stories and outbox rows in one transaction. Per-feed failures
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -104,7 +103,9 @@ def poll(pipeline: Pipeline, names: Sequence[str] | None = None, *, notify: bool
         return []
     with ThreadPoolExecutor(max_workers=min(FETCH_WORKERS, len(snapshots))) as pool:
         outcomes = list(pool.map(lambda snap: _fetch_one(pipeline, snap), snapshots))
-    return [process_fetch(pipeline, snap, outcome, notify=notify) for snap, outcome in zip(snapshots, outcomes, strict=True)]
+    return [
+        process_fetch(pipeline, snap, outcome, notify=notify) for snap, outcome in zip(snapshots, outcomes, strict=True)
+    ]
 
 
 def _snapshot(row: Feed) -> FeedSnapshot:
@@ -295,11 +296,12 @@ def _place_in_story(
             )
             for route in routes_for(pipeline.rules, facts, pipeline.canonical):
                 key = alert_key(story.id, route.destination, "new")
+                status = "held" if route.rule.mode == "digest" else "pending"
                 alert = Alert(dedupe_key=key, story_id=story.id, item_id=item.id, rule=route.rule.name,
-                              destination=route.destination, kind="new", created_at=now)  # fmt: skip
+                              destination=route.destination, kind="new", status=status, created_at=now)  # fmt: skip
                 if store.enqueue_alert(session, alert):
                     counts.alerts += 1
-            story.alerted = counts.alerts > 0 or story.alerted
+                    story.alerted = True
     else:
         _join_story(pipeline, session, story, item, now)
     item.story_id = story.id
@@ -337,15 +339,11 @@ def _join_story(pipeline: Pipeline, session: Session, story: Story, item: Item, 
         story.outlets = ",".join([*outlets, item.source])
     if not story.alerted or not is_new_outlet:
         return
-    follow_up_rules = {r.destination for r in pipeline.rules if r.follow_up == "thread" and r.channel}
+    follow_ups = {r.name: r.follow_up for r in pipeline.rules if r.channel and r.mode == "instant"}
     for parent in store.story_alerts(session, story.id):
-        if parent.kind == "new" and parent.destination in follow_up_rules:
-            key = alert_key(story.id, parent.destination, "follow_up", item.id)
+        kind = {"thread": "follow_up", "update": "update"}.get(follow_ups.get(parent.rule, "none"))
+        if parent.kind == "new" and kind is not None:
+            key = alert_key(story.id, parent.destination, kind, item.id)
             alert = Alert(dedupe_key=key, story_id=story.id, item_id=item.id, rule=parent.rule,
-                          destination=parent.destination, kind="follow_up", created_at=now)  # fmt: skip
+                          destination=parent.destination, kind=kind, created_at=now)  # fmt: skip
             store.enqueue_alert(session, alert)
-
-
-def story_entities(item: Item) -> dict[str, object]:
-    data = json.loads(item.entities or "{}")
-    return data if isinstance(data, dict) else {}

@@ -117,3 +117,23 @@ def render_follow_up(outlet: str, title: str, url: str | None) -> Message:
     line = f"Also reported by {escape(outlet or 'another outlet')}: {link(url, _clip(title, 400))}"
     block = SectionBlock(text=MarkdownTextObject(text=_clip(line, SECTION_LIMIT)))
     return Message(text=_clip(f"Also reported by {escape(outlet)}: {escape(title)}", 3000), blocks=[block.to_dict()])
+
+
+DIGEST_MAX_STORIES = 20  # one line (a section) per story keeps a digest message well under 50 blocks
+
+
+def render_digest(rule: str, views: list[StoryView], mention: str | None = None) -> Message:
+    """One message listing a period's stories (the caller splits long periods into several)."""
+    header = f"{mention + ' ' if mention else ''}*Digest ({escape(rule)}): {len(views)} new event(s)*"
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=header))]
+    lines = []
+    for view in views[:DIGEST_MAX_STORIES]:
+        kinds = " + ".join(LABEL_NAMES.get(label, label) for label in view.labels)
+        details = "  ·  ".join(_fields_line(view.entities))
+        outlets = ", ".join(escape(o) for o in view.outlets[:5])
+        line = f"• {link(view.url, _clip(view.title, 300))} — _{kinds}_" + (f"\n{details}" if details else "")
+        line += f"\n_{outlets}_" if outlets else ""
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=_clip(line, SECTION_LIMIT))))
+        lines.append(f"• {escape(_clip(view.title, 200))}")
+    text = _clip(f"Digest ({escape(rule)}): {len(views)} new event(s)\n" + "\n".join(lines), 3900)
+    return Message(text=text, blocks=[block.to_dict() for block in blocks])

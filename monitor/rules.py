@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from apscheduler.triggers.cron import CronTrigger
+
 from monitor.errors import ConfigError
 from monitor.types import LABELS, Entities
 from monitor.yamlconf import Field, read_yaml
@@ -30,8 +32,11 @@ _RULE_KEYS = {
     "tags",
     "mention",
     "follow_up",
+    "mode",
+    "schedule",
 }
-FOLLOW_UPS = ("thread", "none")
+FOLLOW_UPS = ("thread", "update", "none")
+MODES = ("instant", "digest")
 _MENTION = re.compile(r"@here|@channel|<@[UW][A-Z0-9]+>|<!subteam\^[A-Z0-9]+>")
 _CHANNEL = re.compile(r"#?[a-z0-9][a-z0-9_-]{0,79}|[CGD][A-Z0-9]{8,}")
 _ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
@@ -54,6 +59,8 @@ class AlertRule:
     tags: tuple[str, ...] = ()
     mention: str | None = None
     follow_up: str = "thread"
+    mode: str = "instant"
+    schedule: str | None = None  # cron expression (5 fields, UTC) for digests
     file: str = ""
 
     @property
@@ -122,9 +129,15 @@ def _read_rule(root: Field, path: Path, problems: list[str]) -> AlertRule | None
     follow_up = fields["follow_up"].text(problems) if "follow_up" in fields else "thread"
     if follow_up is not None and follow_up not in FOLLOW_UPS:
         problems.append(fields["follow_up"].error(f"expected one of {', '.join(FOLLOW_UPS)}"))
+    mode = fields["mode"].text(problems) if "mode" in fields else "instant"
+    if mode is not None and mode not in MODES:
+        problems.append(fields["mode"].error(f"expected one of {', '.join(MODES)}"))
+    schedule = _schedule(fields.get("schedule"), problems)
+    if mode == "digest" and "schedule" not in fields:
+        problems.append(f"{path}:{root.line}: schedule: missing; a digest rule needs a cron schedule like '0 8 * * 1-5'")
     min_value = fields["min_value_usd"].number(problems) if "min_value_usd" in fields else None
     enabled = fields["enabled"].boolean(problems) if "enabled" in fields else True
-    if len(problems) > before or name is None or enabled is None or follow_up is None:
+    if len(problems) > before or name is None or enabled is None or follow_up is None or mode is None:
         return None
 
     def texts(key: str) -> tuple[str, ...]:
@@ -144,8 +157,24 @@ def _read_rule(root: Field, path: Path, problems: list[str]) -> AlertRule | None
         tags=texts("tags"),
         mention=mention,
         follow_up=follow_up,
+        mode=mode,
+        schedule=schedule,
         file=str(path),
     )
+
+
+def _schedule(field: Field | None, problems: list[str]) -> str | None:
+    if field is None:
+        return None
+    text = field.text(problems)
+    if text is None:
+        return None
+    try:
+        CronTrigger.from_crontab(text, timezone="UTC")
+    except ValueError as exc:
+        problems.append(field.error(f"{text!r} is not a cron schedule (minute hour day month weekday): {exc}"))
+        return None
+    return text
 
 
 def _events(field: Field, problems: list[str]) -> tuple[str, ...]:

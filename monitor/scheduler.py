@@ -17,6 +17,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from monitor.app import Configuration, build_notifiers, build_pipeline, load_configuration, utc_now
 from monitor.deliver import drain_outbox, unblock_alerts
+from monitor.digest import make_digests
 from monitor.errors import ConfigError, MonitorError
 from monitor.notify import NotifierFactory
 from monitor.pipeline import Pipeline, poll, sync_config
@@ -79,7 +80,14 @@ class Runner:
 
     def deliver(self) -> None:
         try:
-            report = drain_outbox(self.pipeline.engine, self.notifiers, self.pipeline.rules, utc_now)
+            make_digests(self.pipeline.engine, self.pipeline.rules, utc_now())
+            report = drain_outbox(
+                self.pipeline.engine,
+                self.notifiers,
+                self.pipeline.rules,
+                utc_now,
+                ops_channel=self.settings.ops_channel,
+            )
             for error in report.errors:
                 log.warning("alert not delivered: %s", error)
         except MonitorError:

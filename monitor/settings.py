@@ -23,6 +23,7 @@ class Settings:
     slack_api_url: str | None = None
     allow_private_networks: bool = False
     companies_paths: tuple[Path, ...] = ()
+    ops_channel: str | None = None  # where blocked deliveries and long-failing feeds are reported
     environ: Mapping[str, str] | None = None  # where webhook_env names are looked up
 
     def webhook_url(self, env_name: str) -> str | None:
@@ -54,5 +55,6 @@ def load_settings(
         slack_api_url=environ.get("SLACK_API_URL") or None,
         allow_private_networks=_flag(environ.get("MONITOR_ALLOW_PRIVATE_NETWORKS")),
         companies_paths=tuple(Path(p) for p in companies.split(":") if p),
+        ops_channel=environ.get("MONITOR_OPS_CHANNEL") or None,
         environ=dict(environ),
     )

@@ -159,15 +159,24 @@ def enqueue_alert(session: Session, alert: Alert) -> bool:
     return True
 
 
-def pending_alerts(session: Session, now: datetime, limit: int = 100) -> list[Alert]:
+def due_alerts(session: Session, now: datetime, limit: int = 500) -> list[Alert]:
+    """Rows to (re)try now: pending, a `sending` whose lease ran out, blocked ones due for a retry."""
     query = (
         select(Alert)
-        .where(Alert.status == "pending")
+        .where(col(Alert.status).in_(["pending", "sending", "blocked"]))
         .where((col(Alert.next_attempt_at).is_(None)) | (col(Alert.next_attempt_at) <= now))
         .order_by(col(Alert.id))
         .limit(limit)
     )
     return list(session.exec(query))
+
+
+def blocked_reported(session: Session, destination: str, error: str) -> bool:
+    """Whether this destination's current problem was already reported (report once)."""
+    query = select(Alert.id).where(
+        Alert.destination == destination, Alert.status == "blocked", col(Alert.reported), Alert.last_error == error
+    )
+    return session.exec(query.limit(1)).first() is not None
 
 
 def parent_alert(session: Session, story_id: int, destination: str) -> Alert | None:

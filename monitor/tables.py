@@ -121,12 +121,25 @@ class Alert(SQLModel, table=True):
     item_id: int | None = Field(default=None, foreign_key="item.id")
     rule: str
     destination: str
-    kind: str = "new"  # new | follow_up
-    status: str = "pending"  # pending | sent | blocked | skipped
+    kind: str = "new"  # new | follow_up | update | digest
+    # pending -> sending -> sent; sending left behind by a crash is reconciled before any resend.
+    # blocked: configuration error (resent after a fix); held: waiting for its rule's digest;
+    # uncertain: a webhook post that may or may not have arrived, already resent once.
+    status: str = "pending"
     attempts: int = 0
+    resends: int = 0  # ambiguous webhook posts sent again (at most one per alert)
+    reported: bool = False  # a blocked alert's problem was reported (reported once)
     next_attempt_at: datetime | None = _utc_column()
     last_error: str | None = None
     created_at: datetime = _utc_column(nullable=False)
     sent_at: datetime | None = _utc_column()
     channel: str | None = None
     ts: str | None = None
+    payload: str = ""  # digests: the JSON list of story ids the message lists
+
+
+class DigestState(SQLModel, table=True):
+    """When each digest rule last sent its summary, so `poll` and `run` send each digest once."""
+
+    rule: str = Field(primary_key=True)
+    last_sent_at: datetime | None = _utc_column()

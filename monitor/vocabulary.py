@@ -90,22 +90,37 @@ class Vocabulary:
     _phrases: dict[tuple[str, ...], list[_Alias]] = field(default_factory=dict, repr=False)
     _cjk_prefixes: list[tuple[str, str]] = field(default_factory=list, repr=False)
     _where: dict[str, str] = field(default_factory=dict, repr=False)
+    _first_tokens: dict[str, int] = field(default_factory=dict, repr=False)  # first word -> longest phrase
+    _cdmo_group_cache: dict[str, bool] = field(default_factory=dict, repr=False)
 
     def canonical(self, name_or_alias: str) -> str | None:
         """The canonical name for a name or alias (case-insensitive), or None when unknown."""
+        if name_or_alias in self.companies:
+            return name_or_alias
         return self._by_key.get(_key(name_or_alias))
 
     def get(self, name: str) -> Company | None:
+        company = self.companies.get(name)
+        if company is not None:
+            return company
         canonical = self.canonical(name)
         return self.companies.get(canonical) if canonical else None
 
     def is_cdmo_group(self, name: str) -> bool:
-        """True for a CDMO or a company with a CDMO subsidiary (Fujifilm, Lotte)."""
+        """True for a CDMO, or a holding/conglomerate with a CDMO subsidiary (Fujifilm, Lotte)."""
+        cached = self._cdmo_group_cache.get(name)
+        if cached is None:
+            cached = self._cdmo_group_cache[name] = self._compute_cdmo_group(name)
+        return cached
+
+    def _compute_cdmo_group(self, name: str) -> bool:
         company = self.get(name)
         if company is None:
             return False
         if company.is_cdmo:
             return True
+        if not company.roles <= {"other"}:
+            return False  # a pharma with a CDMO unit (Pfizer CentreOne) is still a client here
         return any(c.parent == company.name and c.is_cdmo for c in self.companies.values())
 
     def related(self, a: str, b: str) -> bool:
@@ -129,7 +144,11 @@ class Vocabulary:
         lowered = [t[0].lower() for t in tokens]
         mentions: list[Mention] = []
         i = 0
+        first_tokens = self._first_tokens
         while i < len(tokens):
+            if lowered[i] not in first_tokens and not _HANGUL_OR_CJK.match(lowered[i]):
+                i += 1
+                continue
             hit = self._match_at(text, tokens, lowered, i)
             if hit is None:
                 i += 1
@@ -142,7 +161,8 @@ class Vocabulary:
     def _match_at(
         self, text: str, tokens: list[tuple[str, int, int]], lowered: list[str], i: int
     ) -> tuple[Mention, int] | None:
-        for width in range(min(MAX_ALIAS_TOKENS, len(tokens) - i), 0, -1):
+        longest = self._first_tokens.get(lowered[i], 0)
+        for width in range(min(longest, len(tokens) - i), 0, -1):
             candidates = self._phrases.get(tuple(lowered[i : i + width]))
             if not candidates:
                 continue
@@ -189,6 +209,10 @@ class Vocabulary:
             raise VocabularyError(f"{where}: alias {alias!r} of {company!r} already names {owner!r}")
         self._by_key[key] = company
         phrase = tuple(key.split(" "))
+        if len(phrase) > MAX_ALIAS_TOKENS:
+            raise VocabularyError(f"{where}: alias {alias!r} has more than {MAX_ALIAS_TOKENS} words")
+        self._first_tokens[phrase[0]] = max(self._first_tokens.get(phrase[0], 0), len(phrase))
+        self._cdmo_group_cache.clear()
         entry = _Alias(company, _exact_case(alias), _first_upper(alias))
         bucket = self._phrases.setdefault(phrase, [])
         if entry not in bucket:
@@ -218,7 +242,7 @@ def _first_upper(alias: str) -> bool:
 
 def _case_fits(alias: _Alias, written: str) -> bool:
     if alias.exact_case is not None:
-        return _key(written) == _key(alias.exact_case) and _letters(written) == _letters(alias.exact_case)
+        return _letters(written) == _letters(alias.exact_case)
     if alias.first_upper:
         return written[:1].isupper()
     return True

@@ -1,0 +1,59 @@
+"""Benchmark: classifier throughput (items per second, one core) on title + summary.
+
+Why: the monitor classifies every new feed item inline, and a backfill of months of feeds must not
+take minutes. Target: >= 5,000 items/s. Reads the developer corpus at run time (never copied into
+the repository): `python bench/bench_classify.py [PATH] [--repeat N]`, PATH defaulting to
+../shared/corpus/dev.jsonl relative to the repository root.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from monitor.classify import classify, default_vocabulary  # noqa: E402
+
+DEFAULT_CORPUS = REPO.parent / "shared" / "corpus" / "dev.jsonl"
+
+
+def load_items(path: Path) -> list[tuple[str, str]]:
+    items = []
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                row = json.loads(line)
+                items.append((row.get("title") or "", row.get("summary") or ""))
+    return items
+
+
+def run(items: list[tuple[str, str]], repeat: int) -> float:
+    """Items per second over `repeat` passes (vocabulary loaded before timing starts)."""
+    vocabulary = default_vocabulary()
+    for title, summary in items[:20]:  # warm-up
+        classify(title, summary, vocabulary)
+    start = time.perf_counter()
+    for _ in range(repeat):
+        for title, summary in items:
+            classify(title, summary, vocabulary)
+    elapsed = time.perf_counter() - start
+    return len(items) * repeat / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("path", nargs="?", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--repeat", type=int, default=20)
+    args = parser.parse_args()
+    items = load_items(args.path)
+    rate = run(items, args.repeat)
+    print(f"{len(items)} items x {args.repeat}: {rate:,.0f} items/s (target >= 5,000)")
+
+
+if __name__ == "__main__":
+    main()

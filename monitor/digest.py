@@ -1,0 +1,62 @@
+"""Digest rules: at each time of a rule's cron schedule, the stories held for it become one message.
+
+The digest messages are outbox rows like any other (same delivery guarantees); they are created in one
+transaction with the marking of the held rows, so a crash can neither lose a story nor list it twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
+
+from monitor import store
+from monitor.render import DIGEST_MAX_STORIES
+from monitor.rules import AlertRule
+from monitor.tables import Alert, DigestState
+
+
+def next_digest_time(schedule: str, after: datetime) -> datetime | None:
+    """The first time of the cron `schedule` (UTC) after `after`."""
+    trigger = CronTrigger.from_crontab(schedule, timezone="UTC")
+    fire = trigger.get_next_fire_time(None, after)
+    return fire if isinstance(fire, datetime) else None
+
+
+def make_digests(engine: Engine, rules: Sequence[AlertRule], now: datetime) -> int:
+    """Create the digest messages that are due; returns how many were enqueued."""
+    created = 0
+    for rule in rules:
+        if rule.mode != "digest" or not rule.schedule:
+            continue
+        with store.transaction(engine) as session:
+            state = session.get(DigestState, rule.name)
+            if state is None:
+                state = DigestState(rule=rule.name, last_sent_at=now)
+                session.add(state)
+                continue
+            after = state.last_sent_at or now
+            due = next_digest_time(rule.schedule, after)
+            if due is None or due > now:
+                continue
+            held = list(
+                session.exec(
+                    select(Alert).where(Alert.rule == rule.name, Alert.status == "held").order_by(col(Alert.id))
+                )
+            )
+            story_ids = list(dict.fromkeys(a.story_id for a in held))
+            for part, start in enumerate(range(0, len(story_ids), DIGEST_MAX_STORIES)):
+                chunk = story_ids[start : start + DIGEST_MAX_STORIES]
+                key = f"digest:{rule.name}:{due.isoformat()}:{part}"
+                digest = Alert(dedupe_key=key, story_id=chunk[0], rule=rule.name, destination=rule.destination,
+                               kind="digest", created_at=now, payload=json.dumps(chunk))  # fmt: skip
+                if store.enqueue_alert(session, digest):
+                    created += 1
+            for alert in held:
+                alert.status = "digested"
+            state.last_sent_at = now
+    return created

@@ -1,0 +1,138 @@
+"""Story grouping: one story per real-world event, and different deals kept apart (invented headlines)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from monitor.grouping import (
+    MemoryStoryIndex,
+    StoryFingerprint,
+    assign_story,
+    fingerprint,
+    index_keys,
+    jaccard,
+    money_usd,
+    same_story,
+    title_key,
+)
+from monitor.types import Classification, Entities, ParsedItem
+
+DAY = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
+
+
+def fp(title: str, summary: str = "", url: str = "", days: float = 0.0, entities: Entities | None = None,
+       labels: tuple[str, ...] = ()) -> StoryFingerprint:
+    item = ParsedItem(guid=url or title, url=url or None, title=title, summary=summary)
+    classification = Classification(labels=labels, entities=entities or Entities())  # type: ignore[arg-type]
+    return fingerprint(item, classification, DAY + timedelta(days=days))
+
+
+def test_title_key_strips_wire_prefixes_and_publisher_suffixes() -> None:
+    plain = title_key("Korvan Biologics inks manufacturing deal with GSK")
+    assert title_key("(LEAD) Korvan Biologics inks manufacturing deal with GSK") == plain
+    assert title_key("(2nd LD) Korvan Biologics inks manufacturing deal with GSK") == plain
+    assert title_key("Korvan Biologics inks manufacturing deal with GSK - Reuters") == plain
+    assert title_key("Korvan Biologics inks manufacturing deal with GSK | Fierce Pharma") == plain
+    assert title_key("BRIEF-Korvan Biologics Inks Manufacturing Deal With GSK") == plain
+    assert title_key("UPDATE 1-Korvan Biologics inks manufacturing deal with GSK") == plain
+    assert title_key("Korvan Biologics inks deal with Pfizer") != plain
+
+
+def test_same_url_after_canonicalisation() -> None:
+    a = fp("Acme CDMO opens plant", url="https://news.example/acme-cdmo-opens-new-plant?utm_source=rss")
+    b = fp("Acme CDMO opens new plant in Ohio", url="http://www.news.example/acme-cdmo-opens-new-plant/")
+    assert same_story(b, a) == "same url"
+
+
+def test_mirror_under_another_host_keeps_the_slug() -> None:
+    a = fp("Vexa to make COVID antibodies", url="https://bioinsider.example/capacity/vexa-bio-in-150m-deal-for-antibodies")
+    b = fp("Vexa to make COVID antibodies", url="https://staging.mirror.example/capacity/vexa-bio-in-150m-deal-for-antibodies")
+    assert same_story(b, a) == "same url slug"
+
+
+def test_lead_version_is_the_same_title() -> None:
+    a = fp("Korvan Biologics inks manufacturing deal with GSK", url="https://wire.example/view/AEN100")
+    b = fp("(LEAD) Korvan Biologics inks manufacturing deal with GSK", url="https://wire.example/view/AEN101", days=0.1)
+    assert same_story(b, a) == "same title"
+
+
+SYNDICATED = (
+    "SEOUL, April 24 (IANS) Korvan Biologics, the biotech arm of Korvan Group, said on Thursday it has "
+    "signed a deal with an Asia-based biotech company for the production of a clinical-stage antibody-drug "
+    "conjugate candidate at its new plant in Ridgeton."
+)
+
+
+def test_near_duplicate_rewrite_of_a_wire_story() -> None:
+    a = fp("Korvan Biologics wins first ADC deal in Asia", SYNDICATED, url="https://a.example/1")
+    rewritten = SYNDICATED.replace("SEOUL, April 24 (IANS) ", "").replace("said on Thursday", "said Thursday")
+    b = fp("Korvan Biologics bags its first ADC contract", rewritten, url="https://b.example/2", days=0.3)
+    assert jaccard(a.signature, b.signature) >= 0.5
+    assert (same_story(b, a) or "").startswith("near-duplicate text")
+
+
+def test_money_in_dollars_and_won_agree() -> None:
+    assert money_usd("a $120 million deal") == (1.2e8,)
+    (won,) = money_usd("a 160 billion won contract")
+    assert 1.0e8 < won < 1.4e8
+    assert money_usd("Rs 328 crore plant")[0] == float(f"{328e7 / 83:.3g}")
+    assert money_usd("$63.50 per share") == ()
+
+
+def test_event_reported_in_dollars_and_in_won_is_one_story() -> None:
+    a = fp("Korvan Biologics signs $120 million production contract with Delmar Pharma",
+           "Korvan Biologics will manufacture Delmar Pharma's lupus antibody at its Ridgeton site.",
+           url="https://trade.example/korvan-delmar")
+    b = fp("Korvan Biologics lands 160 billion won order from Delmar",
+           "Korvan Biologics said Tuesday it signed a 160 billion won deal with U.S.-based Delmar Pharma.",
+           url="https://koreanpaper.example/news/8812", days=1)
+    reason = same_story(b, a)
+    assert reason is not None and "korvan" in reason
+
+
+def test_two_deals_of_one_cdmo_in_one_month_stay_apart() -> None:
+    a = fp("Korvan Biologics signs $120 million production contract with Delmar Pharma",
+           "Korvan Biologics will manufacture Delmar Pharma's lupus antibody.", url="https://t.example/1")
+    b = fp("Korvan Biologics signs $410 million production contract with Ostrava Therapeutics",
+           "Korvan Biologics will manufacture Ostrava's obesity drug.", url="https://t.example/2", days=1)
+    assert same_story(b, a) is None
+
+
+def test_two_deals_with_classifier_entities_stay_apart() -> None:
+    one = Entities(cdmo="Korvan Biologics", client="Delmar Pharma", companies=("Korvan Biologics", "Delmar Pharma"))
+    two = Entities(cdmo="Korvan Biologics", client="Ostrava Therapeutics",
+                   companies=("Korvan Biologics", "Ostrava Therapeutics"))
+    a = fp("Korvan Biologics wins new contract", "Korvan will make a drug for Delmar Pharma.",
+           url="https://t.example/3", entities=one, labels=("cdmo_contract",))
+    b = fp("Korvan Biologics wins another contract", "Korvan will make a drug for Ostrava Therapeutics.",
+           url="https://t.example/4", days=2, entities=two, labels=("cdmo_contract",))
+    assert same_story(b, a) is None
+
+
+def test_signing_and_closing_of_one_acquisition_stay_apart() -> None:
+    signing = fp("Korvan Bio to acquire Belmont's Ridgeton plant",
+                 "Korvan Bio agreed to buy the Ridgeton plant of Belmont Pharma.", url="https://t.example/5")
+    closing = fp("Korvan Bio completes acquisition of Belmont's Ridgeton plant",
+                 "Korvan Bio said it has completed the acquisition of the Ridgeton plant of Belmont Pharma.",
+                 url="https://t.example/6", days=6)
+    assert same_story(closing, signing) is None
+
+
+def test_fingerprint_round_trips_through_json() -> None:
+    a = fp("Korvan Biologics signs $120 million deal with Delmar Pharma", SYNDICATED, url="https://t.example/7")
+    data = json.loads(json.dumps(a.to_dict()))
+    assert StoryFingerprint.from_dict(data) == a
+    assert 8 <= len(index_keys(a)) <= 30
+
+
+def test_assign_story_uses_the_index_and_the_window() -> None:
+    index = MemoryStoryIndex()
+    a = fp("Korvan Biologics inks manufacturing deal with GSK", url="https://wire.example/view/AEN1")
+    assert assign_story(a, index) == (None, None)
+    index.add(1, 1, a)
+    again = fp("(LEAD) Korvan Biologics inks manufacturing deal with GSK",
+               url="https://wire.example/view/AEN2", days=0.2)
+    assert assign_story(again, index) == (1, "same title")
+    later = fp("Korvan Biologics inks manufacturing deal with GSK", url="https://wire.example/view/AEN3", days=90)
+    assert assign_story(later, index) == (None, None)
