@@ -22,7 +22,9 @@ Fields come from the company vocabulary (roles decide who is the CDMO and who th
 from __future__ import annotations
 
 import re
+import sys
 from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -126,8 +128,55 @@ class _Evidence:
         return tuple(dict.fromkeys(self.strong + self.weak + (self.loose if include_loose else [])))
 
 
-def _c(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
+class _Rule:
+    """A regex plus the words one of which must occur for it to match (checked first, cheaply).
+
+    Python's regex engine scans every position of the text; most rules cannot match most items,
+    so a set lookup of trigger words skips them (this is what makes `classify` fast). Triggers are
+    words or word starts: up to 4 characters they must equal a word or its first 4 characters,
+    longer ones are cut to 5 and compared with words' first 5 characters. Triggers in Korean,
+    Japanese or Chinese are plain substrings. A trigger list that misses a form the regex accepts
+    is a bug; the tests check the rules against their examples.
+    """
+
+    __slots__ = ("keys", "pattern", "regex", "subs")
+
+    def __init__(self, pattern: str, triggers: str = "") -> None:
+        self.pattern = pattern
+        self.regex = re.compile(pattern)
+        words = triggers.split()
+        self.subs = tuple(w for w in words if not _TRIGGER_WORD.fullmatch(w))
+        self.keys = frozenset(_trigger_key(w) for w in words if _TRIGGER_WORD.fullmatch(w))
+
+    def active(self, doc: _Doc) -> bool:
+        if not self.keys and not self.subs:
+            return True
+        return not self.keys.isdisjoint(doc.stems) or any(sub in doc.lower for sub in self.subs)
+
+    def finditer(self, doc: _Doc) -> Iterator[re.Match[str]]:
+        return self.regex.finditer(doc.lower) if self.active(doc) else iter(())
+
+    def search(self, doc: _Doc, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
+        return self.regex.search(text, pos, endpos) if self.active(doc) else None
+
+
+_TRIGGER_WORD = re.compile(r"[0-9a-z\u00c0-\u024f]+")
+_STEM_WORD = re.compile(r"[0-9a-z\u00c0-\u024f]+")
+
+
+def _trigger_key(word: str) -> str:
+    return word if len(word) <= 4 else word[:5]
+
+
+def _stems(lower: str) -> frozenset[str]:
+    words = _STEM_WORD.findall(lower)
+    stems = set(words)
+    stems.update([w[:4] for w in words if len(w) > 4])
+    stems.update([w[:5] for w in words if len(w) > 5])
+    return frozenset(stems)
+
+
+_c = _Rule
 
 
 # --- vocabulary of the patterns ----------------------------------------------------------------
@@ -158,34 +207,34 @@ _PLANT_ASSET = (
 # Strong contract phrases: a manufacturing-type agreement, making a client's product, being
 # selected as its manufacturer, providing manufacturing services, reserving capacity, DART.
 _CONTRACT_STRONG = [
-    _c(rf"\b{_MFG}(?: [\w-]+){{0,2}} {_DEAL}\b"),
-    _c(r"\b(?:contract|order) wins?\b"),
-    _c(rf"\b{_DEAL} (?:to|for) (?:the )?(?:[\w-]+ ){{0,3}}?(?:manufactur\w*|produc\w*|fill|formulat\w*|bottl\w*|make)\b"),
+    _c(rf"\b{_MFG}(?: [\w-]+){{0,2}} {_DEAL}\b", "contract manufacturing manuf production fill aseptic filling cmo cdmo cdo crdmo development master clinical commercial biomanufacturing supply"),
+    _c(r"\b(?:contract|order) wins?\b", "contract order"),
+    _c(rf"\b{_DEAL} (?:to|for) (?:the )?(?:[\w-]+ ){{0,3}}?(?:manufactur\w*|produc\w*|fill|formulat\w*|bottl\w*|make)\b", "manufactur produc fill formulat bottl make"),
     _c(
         r"\b(?:selects?|selected|picks?|picked|taps?|tapped|chooses|chose|chosen|enlists?|engages?"
         r"|appoints?|hires?|adds?) (?:[\w.&'-]+ ){0,5}?(?:as (?:its |a |the )?(?:[\w-]+ ){0,3}?"
         r"(?:manufactur\w*|cdmo|cmo|producer|supplier)|to (?:manufactur\w*|make|produce|fill|bottle)"
         r"|for (?:[\w-]+ ){0,4}?(?:manufactur\w*|production|fill\w*|vaccine|doses|drug substance))"
-    ),
-    _c(r"\b(?:new|adds?|second|another) (?:[\w-]+ ){0,3}?(?:manufacturing|production|cdmo|cmo) partner\b"),
-    _c(r"\bcapacity reservation|\breserv\w* (?:[\w-]+ ){0,3}capacity\b|\btask order\b"),
-    _c(r"단일판매·공급계약|위탁생산|위탁개발|\bc[dm]?mo ?계약|\bcdo ?계약|受託製造|製造受託|委託製造"),
-    _c(r"\blettre d'intention\b|\bproduira\b|\bcontrat de (?:fabrication|production)\b"),
-    _c(r"\babfüll\w*|\bfüllt\b.{0,60}\bab\b|\bliefervertrag|\bherstellungsvertrag|\bproduktionsvertrag"),
+    , "manufactur cdmo cmo producer supplier make produce fill bottle vaccine doses drug"),
+    _c(r"\b(?:new|adds?|second|another) (?:[\w-]+ ){0,3}?(?:manufacturing|production|cdmo|cmo) partner\b", "partner"),
+    _c(r"\bcapacity reservation|\breserv\w* (?:[\w-]+ ){0,3}capacity\b|\btask order\b", "reserv task"),
+    _c(r"단일판매·공급계약|위탁생산|위탁개발|\bc[dm]?mo ?계약|\bcdo ?계약|受託製造|製造受託|委託製造", "단일판매 위탁 계약 受託 委託"),
+    _c(r"\blettre d'intention\b|\bproduira\b|\bcontrat de (?:fabrication|production)\b", "lettre produira contrat"),
+    _c(r"\babfüll\w*|\bfüllt\b.{0,60}\bab\b|\bliefervertrag|\bherstellungsvertrag|\bproduktionsvertrag", "abfüll füllt liefervertrag herstellungsvertrag produktionsvertrag"),
 ]
 # To make/produce something that visibly belongs to a client (possessive, "for X", doses).
 _MAKE_FOR = _c(
     r"\b(?:to|will|would|agreed to|agrees to|set to|plans to|help(?:s|ing)?|aims to)"
     r"(?: help| support| begin| start| also| jointly| further| continue to)?(?: (?:rival |its )?[\w-]+)??"
     r" (?:manufactur\w*|make|making|produc\w*|fill|bottle|fill-finish|formulate|supply)(?![\w-])"
-)
+, "manufactur make making produc fill bottle formulate supply")
 _PROVIDE_MFG = _c(
     r"\b(?:provide|provides|providing|deliver|delivers|offer|offers|perform|performs|deploy|deploys)"
     r" (?:[\w,'-]+ ){0,6}?(?:contract )?(?:manufactur\w*|production|fill[- /&]*finish\w*|cdmo|cmo|cdo"
     r"|development and manufacturing|biomanufacturing)(?: [\w()-]+){0,3}? (?:services?|support|for|capacit\w+)\b"
     r"|\bprovide (?:[\w-]+ ){0,2}with (?:[\w-]+ ){0,3}capacity\b"
-)
-_SUPPORT_MFG = _c(r"\b(?:support|supports|supporting|help|helps|helping)(?: the| in)? (?:[\w-]+ ){0,4}?manufactur\w*")
+, "provid deliver offer offers perform deploy")
+_SUPPORT_MFG = _c(r"\b(?:support|supports|supporting|help|helps|helping)(?: the| in)? (?:[\w-]+ ){0,4}?manufactur\w*", "manufactur")
 _CLIENT_MARK = _c(r"'s\b|\bdoses\b|\bcandidate\b|under development by|\bfor (?:a |an |the )?(?:u\.s\.|us|european|asian|global|japanese|chinese|korean|major)")
 
 # Generic deal wording: counts only in a manufacturing context with a contract manufacturer.
@@ -196,12 +245,12 @@ _CONTRACT_WEAK = [
         rf"|entered(?: into)?|reach(?:es|ed)?|finali[sz]\w*|expands?|expanded|extends?|extended|renews?"
         rf"|renewed|forges?|forged|establish\w*|agrees?|agreed|announces?|announced|unveils?|ups) "
         rf"(?:{_W} ){{0,8}}?{_DEAL}\b"
-    ),
-    _c(r"\b(?:partners?|partnered|partnering|teams? up|teamed up|collaborat\w+|joins? forces) (?:with|on)\b"),
-    _c(rf"\b{_DEAL} with\b|\bexpansion of (?:the )?(?:[\w'-]+ ){{0,3}}?(?:partnership|collaboration)\b"),
-    _c(r"\b(?:supply|service|development|cmo|cdmo) (?:[\w-]+ ){0,1}?(?:agreement|contract|deal)s?\b"),
-    _c(r"수주|공급 ?계약|생산 ?계약|\bauftrag\b|\bvertrag\b|\bprolonge\b|\bverlänger\w*"),
-    _c(r"\b(?:extend|extends|extended|extension of|expand|expands|expanded|continue[sd]?) (?:[\w-]+ ){0,4}?(?:partnership|collaboration|relationship)\b"),
+    , "agreement deal deals contract pact pacts order orders partnership collaboration alliance alliances loi mou letter letters memorandum arrangement tie ties tieup cooperation"),
+    _c(r"\b(?:partners?|partnered|partnering|teams? up|teamed up|collaborat\w+|joins? forces) (?:with|on)\b", "partner partnered partnering team teams teamed collaborat join joins"),
+    _c(rf"\b{_DEAL} with\b|\bexpansion of (?:the )?(?:[\w'-]+ ){{0,3}}?(?:partnership|collaboration)\b", "agreement deal deals contract pact pacts order orders partnership collaboration alliance alliances loi mou letter letters memorandum arrangement tie ties tieup cooperation"),
+    _c(r"\b(?:supply|service|development|cmo|cdmo) (?:[\w-]+ ){0,1}?(?:agreement|contract|deal)s?\b", "agreement contract deal deals"),
+    _c(r"수주|공급 ?계약|생산 ?계약|\bauftrag\b|\bvertrag\b|\bprolonge\b|\bverlänger\w*", "수주 공급 생산 auftrag vertrag prolonge verlänger"),
+    _c(r"\b(?:extend|extends|extended|extension of|expand|expands|expanded|continue[sd]?) (?:[\w-]+ ){0,4}?(?:partnership|collaboration|relationship)\b", "partnership collaboration relationship"),
 ]
 _MFG_CONTEXT = _c(
     r"manufactur|produc|\bmake\b|\bmaking\b|\bcmo\b|\bcdmo\b|\bcdo\b|fill|finish|bottl|drug substance"
@@ -210,11 +259,11 @@ _MFG_CONTEXT = _c(
 _CDMO_WORDS = _c(
     r"\bcdmo|\bcmo\b|\bcdo\b|\bcrdmo|contract (?:development and )?manufactur|contract manufacturer|contractor"
     r"|toll manufactur|manufacturing partner|fill[- /&]*finish|위탁|pharmazulieferer|sous-traitant"
-)
+, "cdmo cmo cdo crdmo contract contractor toll manufacturing fill 위탁 pharmazulieferer sous")
 _ACQUISITION = _c(
     r"\b(?:acquir\w*|acquisition|buy|buys|buying|bought|buyout|purchas\w*|takeover|take over|takes over"
     r"|sell|sells|selling|sold|sale|divest\w*|merger)\b"
-)
+, "acquir acquisition buy buys buying bought buyout purchas takeover take takes sell sells selling sold sale divest merger")
 
 # Contract vetoes.
 _LICENSING = _c(
@@ -222,22 +271,22 @@ _LICENSING = _c(
     r"(?:agreement|deal|rights|partner\w*)|drug discovery|discovery collaboration|research collaboration"
     r"|platform (?:deal|agreement|technolog\w*)|option to license|out-licens\w*|develop, license"
     r"|research projects?|workforce|training program|learning program|education|innovation opportunit\w*"
-)
+, "licen royalt co codevelop commercialization commercialisation drug discovery research platform option out develop workforce training learning education innovation")
 _LICENSING_OVERRIDE = _c(r"manufactur\w* (?:and supply )?(?:services )?(?:agreement|deal|contract)|master services?|clinical supply|cmo|cdmo|fill")
 _RAW_MATERIAL = _c(
     r"raw materials?|consumables|(?:cell )?culture media|\bresins?\b|single-use (?:bags|systems|technolog\w*|products)"
     r"|bioprocess(?:ing)? (?:equipment|solutions|products)|equipment supply|supply chain solutions|\bfilters\b"
-)
-_ALLIANCE = _c(r"\b(?:cdmo|cmo|cdo|crdmo) (?:business|market|sector|industry)\b")
+, "raw consumables culture resin resins single bioprocess bioprocessing equipment chain filters")
+_ALLIANCE = _c(r"\b(?:cdmo|cmo|cdo|crdmo) (?:business|market|sector|industry)\b", "business market sector industry")
 _TERMINATION = _c(
     r"terminat\w*|cancel\w*|scrap\w*|(?<![\w-])(?:ends?|ended|exits?|exited|pulls? out of|walks? away from) "
     r"(?:\w+ ){0,3}(?:contract|deal|agreement|partnership)|streamlin\w*|downsiz\w*"
-)
+, "terminat cancel scrap end ends ended exit exits exited pull pulls walk walks streamlin downsiz")
 _PROSPECTIVE = _c(
     r"\b(?:audit|inspection|visit\w*|talks|negotiat\w*|bid\w*|pursu\w*|seek\w*|hopes?|aims? to win|courting"
     r"|consider\w*) (?:\w+ ){0,4}(?:for|on|to win|over|about) (?:a |the |new |potential )*(?:cmo|cdmo"
     r"|manufacturing|supply|production) (?:contract|deal|agreement)"
-)
+, "contract contracts deal deals agreement")
 
 # Plant milestone evidence.
 _PLANT_STRONG = [
@@ -246,39 +295,39 @@ _PLANT_STRONG = [
         r"\bbreak(?:s|ing)? ground|\bbroke ground|\bbroken ground|ground-?breaking|ground breaking|foundation stone"
         r"|cornerstone|topping[- ]out|topped out|\btops? out|steel erection|structural completion"
         r"|mechanical completion|site unveiling|착공|기공식|준공|상량식|着工|竣工|开工|竣工"
-    ),
+    , "break breaks breaking broke broken ground foundation cornerstone topping topped top tops steel structural mechanical site 착공 기공식 준공 상량식 着工 竣工 开工"),
     _c(
         r"\b(?:begins?|began|begun|starts?|started|commenc\w+|kicks? off|launch\w*|initiat\w*) (?:the )?"
         r"(?:construction|building work|work on|works on)\b|\bconstruction (?:of|on|begins|began|starts|started"
         r"|has (?:begun|started|commenced)|works? (?:begins?|began|start\w*)|milestone|progress)\b"
         r"|\b(?:complet\w+|finish\w*) (?:the )?construction"
-    ),
+    , "construction building work works"),
     # completion of an expansion or plant
     _c(
         r"\bcomplet\w+ (?:of )?(?:the |its |a |an )?(?:[\w$€£₩.,-]+ ){0,5}?(?:expansion|facility|plant"
         r"|building|suite|line)\b"
-    ),
+    , "complet"),
     # opening
     _c(
         rf"\b(?:opens?|opened|opening|inaugurat\w*|unveil\w*|ribbon[- ]cutting|grand opening|launch(?:es|ed|ing)?"
         rf"|dedicat\w+|christen\w*) (?:of )?(?:[\w$€£₩.,'-]+ ){{0,6}}?{_PLANT}\b"
-    ),
-    _c(rf"\b{_PLANT} (?:[\w-]+ ){{0,3}}?(?:opens|opened|inaugurated|is now open|officially open\w*)\b"),
+    , "open opens opened opening inaugurat unveil ribbon grand launch launches launched launching dedicat christen"),
+    _c(rf"\b{_PLANT} (?:[\w-]+ ){{0,3}}?(?:opens|opened|inaugurated|is now open|officially open\w*)\b", "opens opened inaugurated open officially"),
     # operations
     _c(
         r"\b(?:begins?|began|begun|starts?|started|commenc\w+|kicks? off|launch(?:es|ed)?|initiat\w+)"
         r" (?:\w+ ){0,3}?(?:full-scale |commercial |gmp |cgmp |large-scale )?(?:operations?|production|manufacturing"
         r"|making|producing)\b.{0,80}?\b(?:plant|facility|site|campus|line|suite)"
-    ),
+    , "begin begins began begun start starts started commenc kick kicks launch launches launched initiat"),
     _c(
         r"\b(?:plant|facility|site|campus|line|suite)s?\b.{0,60}?\b(?:begins?|began|starts?|started|commenc\w+)"
         r" (?:\w+ ){0,2}?(?:operations?|production|manufacturing)\b"
-    ),
+    , "begin begins began start starts started commenc"),
     _c(
         r"\bfirst (?:gmp |cgmp |commercial |engineering )?(?:batch|batches|manufacturing run|production run"
         r"|commercial (?:manufacturing )?run|lot)\b|\b(?:goes|went) (?:live|online)\b|\bcomes? online|\bcame online"
         r"|full-scale operations?|\bstart (?:making|producing|manufacturing)|가동"
-    ),
+    , "first goes went come comes came full start 가동"),
     # regulatory pass of a facility
     _c(
         r"\b(?:eu-?)?gmp (?:certificat\w*|approval|licen[cs]e|compliance)|\bmanufacturing (?:licen[cs]e|authori[sz]ation"
@@ -287,44 +336,44 @@ _PLANT_STRONG = [
         r"|approval for (?:the |its )?(?:new )?(?:plant|facility|site)|pre-?approval inspection|pre-?licen[cs]e inspection"
         r"|\bpass(?:es|ed)? (?:[\w-]+ ){0,3}inspection|green light for (?:[\w-]+ ){0,3}(?:plant|facility|site)"
         r"|gmp 인증|segmented manufacturing"
-    ),
+    , "gmp manufacturing licensed licenced approved certified cleared qualified approval certification license licence pre pass passes passed green segmented 인증"),
     # closure, idling, layoffs at a site
     _c(
         rf"\b(?:clos(?:e|es|ed|ing|ure)|shut(?:s|ting)?(?: down)?|shutter\w*|idl(?:e|es|ed|ing)|mothball\w*"
         rf"|wind(?:s|ing)? down|pull\w* (?:the )?plug on|consolidat\w+) (?:of )?(?:[\w,'-]+ ){{0,5}}?{_PLANT_ASSET}\b"
-    ),
-    _c(r"\blay(?:s|ing)? off|\blayoffs?\b|\bjob cuts\b|\bcut(?:s|ting)? (?:[\w-]+ ){0,4}jobs\b|\bredundanc\w+|폐쇄"),
+    , "close closes closed closing closure shut shuts shutting shutter idle idles idled idling mothball wind winds winding pull pulls pulled pulling consolidat"),
+    _c(r"\blay(?:s|ing)? off|\blayoffs?\b|\bjob cuts\b|\bcut(?:s|ting)? (?:[\w-]+ ){0,4}jobs\b|\bredundanc\w+|폐쇄", "lay lays laying layoff layoffs job cut cuts cutting jobs redundanc 폐쇄"),
     # acquisition or sale of a plant or of a contract manufacturer
-    _c(rf"{_ACQUISITION.pattern} (?:[\w$€£₩¥.,'&-]+ ){{0,8}}?{_PLANT_ASSET}\b"),
-    _c(rf"\b{_PLANT_ASSET} (?:[\w-]+ ){{0,2}}?(?:acquisition|purchase|sale|buy|takeover)\b"),
-    _c(r"공장 ?인수|인수"),
+    _c(rf"{_ACQUISITION.pattern} (?:[\w$€£₩¥.,'&-]+ ){{0,8}}?{_PLANT_ASSET}\b", "acquir acquisition buy buys buying bought buyout purchas takeover take takes sell sells selling sold sale divest merger"),
+    _c(rf"\b{_PLANT_ASSET} (?:[\w-]+ ){{0,2}}?(?:acquisition|purchase|sale|buy|takeover)\b", "acquisition purchase sale buy takeover"),
+    _c(r"공장 ?인수|인수", "인수"),
 ]
 _PLANT_WEAK = [
     _c(
         rf"\b(?:to|will|would|plans? to|set to|intends to|aims to) (?:[\w-]+ ){{0,2}}?(?:build|construct|set up"
         rf"|establish|erect|open|add|create) (?:[\w$€£₩.,'-]+ ){{0,6}}?{_PLANT}\b"
-    ),
+    , "build construct set establish erect open add create"),
     _c(
         rf"\b(?:expan\w+|scal\w+ up|scales up|boost\w*|bolster\w*|doubl\w+|tripl\w+|increas\w+|adds?|adding"
         rf"|augment\w*|upgrad\w*|extend\w*|invest\w*) (?:[\w$€£₩.,'-]+ ){{0,6}}?{_PLANT}\b"
-    ),
-    _c(rf"\bexpansion (?:of|at|in|to) (?:its |the )?(?:[\w,.()-]+ ){{0,8}}?{_PLANT}\b|\bexpansion plans?\b|증설"),
-    _c(rf"\b{_PLANT} expansions?\b"),
-    _c(r"\bnew (?:[\w-]+ ){0,3}?(?:production|manufacturing|filling) lines?\b|\badditional (?:[\w-]+ ){0,2}?suites\b"),
-    _c(r"\baddition of (?:a |an )?(?:new |\d+(?:st|nd|rd|th) )?(?:[\w-]+ ){0,3}?(?:site|plant|facility|line|suites?)\b"),
+    , "expan scal scales boost bolster doubl tripl increas add adds adding augment upgrad extend invest"),
+    _c(rf"\bexpansion (?:of|at|in|to) (?:its |the )?(?:[\w,.()-]+ ){{0,8}}?{_PLANT}\b|\bexpansion plans?\b|증설", "expansion 증설"),
+    _c(rf"\b{_PLANT} expansions?\b", "expansion expansions"),
+    _c(r"\bnew (?:[\w-]+ ){0,3}?(?:production|manufacturing|filling) lines?\b|\badditional (?:[\w-]+ ){0,2}?suites\b", "line lines suites"),
+    _c(r"\baddition of (?:a |an )?(?:new |\d+(?:st|nd|rd|th) )?(?:[\w-]+ ){0,3}?(?:site|plant|facility|line|suites?)\b", "addition"),
 ]
 # Building a plant, or creating jobs, needs no further figure.
 _PLANT_BUILD = [
-    _c(r"\b(?:building|build|construct\w*) (?:a |an |its |the )?(?:new |second |third |fourth |fifth )?(?:[\w$€.,-]+ ){0,4}?(?:plant|facility|factory)"),
-    _c(r"\b(?:set|sets) up (?:a |an )?(?:[\w$€.,-]+ ){0,4}?(?:plant|facility|factory)"),
-    _c(r"\b(?:creat\w+|add\w*|hir\w+|plots?) (?:[\w-]+ ){0,3}?\d[\d,]* (?:new )?(?:jobs|hires|positions)\b"),
+    _c(r"\b(?:building|build|construct\w*) (?:a |an |its |the )?(?:new |second |third |fourth |fifth )?(?:[\w$€.,-]+ ){0,4}?(?:plant|facility|factory)", "building build construct"),
+    _c(r"\b(?:set|sets) up (?:a |an )?(?:[\w$€.,-]+ ){0,4}?(?:plant|facility|factory)", "set sets"),
+    _c(r"\b(?:creat\w+|add\w*|hir\w+|plots?) (?:[\w-]+ ){0,3}?\d[\d,]* (?:new )?(?:jobs|hires|positions)\b", "jobs hires positions"),
 ]
 _INVEST_VERB = _c(r"invest\w*|spend\w*|\bdrop\w*|\bpour\w*|commit\w*|\$|€|£|₩|won\b|crore")
 _CONCRETE = _c(
     r"\d[\d,.]* ?(?:sq\.? ?ft|square[- ]f(?:oo|ee)t|square met(?:er|re)s|m2|m²|liters?|litres?|l\b|-liter|-litre)"
     r"|\d[\d,]* (?:new )?(?:jobs|hires|positions|employees|workers|staff)\b|\b(?:two|three|four|five|six|nine|\d+)"
     r" (?:new )?(?:suites|lines|bioreactors)|\bx ?\d{3,5} ?l\b|\b\d+(?:st|nd|rd|th) (?:global |new )?(?:site|plant|facility)"
-)
+, "sq square m2 liter liters litre litres l jobs hires positions employees workers staff suites lines bioreactors x site plant facility liter")
 _PLACE_AFTER = re.compile(r"(?:in|at) (?:its |the )?[A-Z][\w.'-]+")
 
 # Plant vetoes.
@@ -332,14 +381,14 @@ _LAB_OR_OFFICE = _c(
     r"\boffices?\b|headquarters|\bhq\b|r&d|research (?:and development )?(?:cent(?:er|re)|facility|institute|hub|site)"
     r"|laborator\w+|\blabs?\b|\bqc\b|quality control|testing|analytical|biosafety|innovation (?:cent(?:er|re)|hub)"
     r"|development (?:cent(?:er|re)|facility)|training|academy|warehouse|distribution cent(?:er|re)|museum"
-)
+, "office offices headquarters hq r research laborator lab labs qc quality testing analytical biosafety innovation development training academy warehouse distribution museum")
 _MANUFACTURING = _c(r"manufactur|production|\bgmp\b|cgmp|\bplants?\b|fill|bioreactor|factory|공장")
 _WEIGHED = _c(
     r"\bweigh\w*|\bmull\w*|consider\w*|\beyes\b|\beyeing\b|explor\w*|evaluat\w*|scout\w*|shortlist\w*|could build"
     r"|may build|in talks|potential (?:new )?(?:site|plant)|feasibility"
-)
+, "weigh mull consider eyes eyeing explor evaluat scout shortlist could may talks potential feasibility")
 _BACKGROUND = _c(r"\b(?:after|since|following) $")  # "after purchasing the site, X plans ..."
-_VISIT = _c(r"\b(?:visits?|visited|inspects|tours?|toured)\b")
+_VISIT = _c(r"\b(?:visits?|visited|inspects|tours?|toured)\b", "visit visits visited inspects tour tours toured")
 
 # Vetoes for both labels. Title-only unless noted.
 _EARNINGS = _c(
@@ -347,21 +396,21 @@ _EARNINGS = _c(
     r"|profit|loss)|\bprofits?\b|\brevenues?\b|\bearnings\b|\bresults\b|sales (?:rebound|growth|fall|drop|rise)"
     r"|\bguidance\b|\boutlook\b|operating (?:profit|income|loss)|ausblick|umsatz|gewinn|halbjahr|quartal"
     r"|\bshares? (?:jump|fall|rise|drop|surge|slump|soar)|\bstock\b|downgrade|\bwarns\b|\banalysts?\b|영업이익|실적"
-)
+, "q1 q2 q3 q4 quarter 1q 2q 3q 4q h1 h2 first second half year full fy net profit profits revenue revenues earnings results sales guidance outlook operating ausblick umsatz gewinn halbjahr quartal share shares stock downgrade warns analyst analysts 영업이익 실적")
 _EXECUTIVE = _c(
     r"(?:\b(?:ceo|cfo|coo|cto|chief (?:executive|financial|operating|commercial|technology) officer|chief executive"
     r"|president|chairman|chairwoman)\b.{0,40}\b(?:appoint\w*|names?|named|hires?|poach\w*|promot\w*|steps? down"
     r"|resign\w*|depart\w*|retir\w*|succeed\w*|exit\w*)|\b(?:appoint\w*|names?|named|hires?|poach\w*|promot\w*"
     r"|seeks?|new)\b.{0,40}\b(?:ceo|cfo|coo|chief executive|president|head)\b)"
-)
+, "ceo cfo coo cto chief president chairman chairwoman head")
 _FINANCING = _c(
     r"\bipo\b|pre-ipo|initial public offering|\braises?\b|\braised\b|fund-?raising|funding round|series [a-f]\b"
     r"|\bfinancing\b|private placement|\blisting\b|stake sale|\bbonds?\b|\bloan\b|\bbank\b|상장|투자 유치"
-)
+, "ipo initial raise raises raised fund fundraising funding series financing private listing stake bond bonds loan bank 상장 투자")
 _LAWSUIT = _c(
     r"lawsuit|litigation|class action|\bsettle(?:s|d|ment)?\b|\bsues\b|\bsued\b|\bcourt\b|\bcomplaint\b|bpcia"
     r"|patent infringement|arbitration|injunction"
-)
+, "lawsuit litigation class settle settles settled settlement sues sued court complaint bpcia patent arbitration injunction")
 _EXPLAINER = _c(
     r"\bhow to\b|\bwhat (?:is|are)\b|\bwhy\b|\bguide\b|choos\w+ (?:the right|a|your) |selection strategy|considerations"
     r"|\?\s*$|explainer|market (?:size|report|research|forecast|share|analysis|outlook|set to)|\bcagr\b|forecasts?"
@@ -374,16 +423,16 @@ _REGULATORY_HEADLINE = _c(
     r"|grants?)|\bapprov\w* (?:[\w-]+ ){0,3}(?:drug|therapy|biosimilar|vaccine|treatment|for)\b|\bnod\b|\bfiles\b"
     r"|\bfiling\b|\bsubmits?\b|accepted for review|\bbla\b|\bnda\b|marketing authori[sz]ation|\bphase (?:[1-3]|i+)\b"
     r"|\btrial\b|endpoints?"
-)
+, "fda ema mfds nmpa chmp mhra health regulator regulators approv nod files filing submit submits accepted bla nda marketing phase trial endpoint endpoints")
 _INSPECTION_FINDINGS = _c(
     r"\b483s?\b|warning letter|deficienc\w*|\bobservations\b|wrist slap|import alert|\brecalls?\b|consent decree"
     r"|quality (?:lapses|issues|problems)|control lapses|contaminat\w*|violations"
-)
+, "483 483s warning deficienc observations wrist import recall recalls consent quality control contaminat violations")
 _FEATURE = _c(
     r"\binterview\b|\bq&a\b|\bfeature\b|\bspotlight\b|\bexclusive\b|\bgrowth pill\b|\bdrive growth\b"
     r"|\bset to double\b|\bat (?:the )?(?:bio|bio usa|bio international|cphi|dcat|bioprocess international)\b"
     r"|\bconference\b|\bconvention\b|trade (?:show|event)|\bpavilion\b|\bshowcase\w*|\bdisplays\b|\bsummit\b|\bwebinar\b"
-)
+, "interview q feature spotlight exclusive growth drive set at conference convention trade pavilion showcase displays summit webinar")
 
 
 # --- evidence --------------------------------------------------------------------------------

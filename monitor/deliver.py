@@ -163,6 +163,8 @@ def drain_outbox(
             if claim.maybe_sent and not notifier.can_reconcile and claim.resends >= 1:
                 _mark_uncertain(engine, claim.alert_id, report)
                 continue
+            if claim.maybe_sent:
+                _count_resend(engine, claim.alert_id)
             pacer.wait(claim.destination)
             receipt = _send(notifier, claim)
         except DeliveryError as exc:
@@ -196,8 +198,6 @@ def _claim(
         message = build_message(session, alert, rules)
         alert.status, alert.next_attempt_at = "sending", now + LEASE
         alert.attempts += 1
-        if maybe_sent:
-            alert.resends += 1
         assert alert.id is not None
         return _Claim(
             alert_id=alert.id,
@@ -206,7 +206,7 @@ def _claim(
             kind=alert.kind,
             message=message,
             maybe_sent=maybe_sent,
-            resends=alert.resends - (1 if maybe_sent else 0),
+            resends=alert.resends,
             created_at=alert.created_at,
             thread_ts=parent.ts if parent is not None and alert.kind == "follow_up" else None,
             parent=Receipt(channel=parent.channel or "", ts=parent.ts) if parent is not None else None,
@@ -241,6 +241,13 @@ def _mark_sent(engine: Engine, alert_id: int, receipt: Receipt, now: datetime) -
         alert.status, alert.sent_at, alert.channel, alert.ts = "sent", now, receipt.channel, receipt.ts
         alert.next_attempt_at = None
         alert.last_error = None
+
+
+def _count_resend(engine: Engine, alert_id: int) -> None:
+    with store.transaction(engine) as session:
+        alert = session.get(Alert, alert_id)
+        assert alert is not None
+        alert.resends += 1
 
 
 def _mark_uncertain(engine: Engine, alert_id: int, report: DeliveryReport) -> None:

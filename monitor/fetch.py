@@ -1,9 +1,20 @@
-"""The only module that GETs feeds: httpx with timeouts, a size cap, conditional GET and checked redirects.
+"""The only module that GETs feeds: httpx with timeouts, a total deadline, a size cap, conditional GET
+and checked redirects.
 
-Redirects are followed here, hop by hop, so that every hop's address is checked (no feed may lead the
-monitor to loopback, private or cloud-metadata addresses unless MONITOR_ALLOW_PRIVATE_NETWORKS=1) and a
-permanent redirect can be reported to the user as a suggested new URL. Errors are raised as FetchError
-and become values in the pipeline.
+Why it is built this way:
+- Redirects are followed here, hop by hop, so every hop is checked (scheme, address) and a permanent
+  redirect can be reported to the user as a suggested new URL.
+- The address policy is enforced twice. `check_address` refuses early with a clear message (before any
+  connection, also for redirect targets); `GuardedBackend`, the httpcore network backend of every client
+  made by `make_client`, resolves the host again at connect time, checks every answer and connects to the
+  checked IP itself, so DNS rebinding between the check and the connect cannot reach loopback, private,
+  link-local or metadata addresses unless MONITOR_ALLOW_PRIVATE_NETWORKS=1.
+- httpx's read timeout restarts with every chunk, so a server dripping one byte every few seconds would
+  hold a worker for ever. Every network stream of our clients is a `DeadlineStream`: each read, write
+  and TLS handshake waits at most until the fetch's total deadline, which bounds the whole request.
+- Bodies are decoded here (gzip, deflate) with zlib's `max_length`, so a gzip bomb stops at the cap
+  instead of inflating a whole 64 KiB wire chunk (up to ~64 MiB) first, as httpx's decoders would.
+Errors are raised as FetchError and become values in the pipeline.
 """
 
 from __future__ import annotations
@@ -11,12 +22,19 @@ from __future__ import annotations
 import email.utils
 import ipaddress
 import socket
+import threading
 import time
-from collections.abc import Callable
+import weakref
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
 from monitor import __version__
@@ -25,8 +43,11 @@ from monitor.errors import FetchError
 USER_AGENT = f"cdmo-monitor/{__version__} (feed monitor for CDMO news; python-httpx)"
 MAX_REDIRECTS = 5
 MAX_BODY_BYTES = 10 * 1024 * 1024
-TOTAL_DEADLINE_S = 60.0
+TOTAL_DEADLINE_S = 30.0
+READ_TIMEOUT_S = 10.0
+CONNECT_TIMEOUT_S = 5.0
 RETRY_AFTER_RANGE_S = (1.0, 2 * 24 * 3600.0)
+PRIVATE_HINT = "loopback, private and link-local addresses are not fetched unless MONITOR_ALLOW_PRIVATE_NETWORKS=1"
 
 Resolver = Callable[[str, int], list[str]]
 
@@ -45,17 +66,58 @@ class FetchResult:
     moved_to: str | None = None  # target of a permanent (301/308) redirect, to suggest to the user
 
 
-def make_client(timeout: float = 20.0, connect_timeout: float = 10.0) -> httpx.Client:
-    """One client per process: timeouts, our User-Agent, no environment proxies, no auto-redirects."""
-    return httpx.Client(
+@dataclass(frozen=True, slots=True)
+class _Policy:
+    """What the connect-time guard enforces for the fetch running in this thread."""
+
+    allow_private: bool
+    resolve: Resolver
+    deadline: float | None  # time.monotonic() value, or None for no total deadline
+
+
+@dataclass(frozen=True, slots=True)
+class _ClientDefaults:
+    allow_private: bool
+    deadline_s: float
+    max_bytes: int
+
+
+# Set by fetch() for the duration of one fetch; read by the network backend in the same thread.
+_POLICY: ContextVar[_Policy | None] = ContextVar("monitor_fetch_policy", default=None)
+_CLIENT_DEFAULTS: weakref.WeakKeyDictionary[httpx.Client, _ClientDefaults] = weakref.WeakKeyDictionary()
+
+
+def make_client(
+    timeout: float = READ_TIMEOUT_S,
+    connect_timeout: float = CONNECT_TIMEOUT_S,
+    *,
+    allow_private: bool = False,
+    deadline_s: float = TOTAL_DEADLINE_S,
+    max_bytes: int = MAX_BODY_BYTES,
+    max_connections: int = 64,
+) -> httpx.Client:
+    """One client per process: guarded connections, timeouts, our User-Agent, no proxies, no auto-redirects.
+
+    `allow_private`, `deadline_s` and `max_bytes` are the defaults of `fetch()` calls that do not pass
+    their own; `allow_private` also applies to requests made on the client directly.
+    """
+    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+    client = httpx.Client(
+        transport=GuardedTransport(limits=limits, allow_private=allow_private),
         timeout=httpx.Timeout(timeout, connect=connect_timeout),
         headers={
             "User-Agent": USER_AGENT,
             "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5",
+            "Accept-Encoding": "gzip, deflate",  # only encodings we can decode with a bounded output
         },
         follow_redirects=False,
         trust_env=False,
     )
+    _CLIENT_DEFAULTS[client] = _ClientDefaults(allow_private, deadline_s, max_bytes)
+    return client
+
+
+# -- address policy ---------------------------------------------------------------------------------
 
 
 def system_resolver(host: str, port: int) -> list[str]:
@@ -69,7 +131,19 @@ def is_public_address(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+    if isinstance(ip, ipaddress.IPv6Address) and ip in _NAT64:
+        ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return ip.is_global and not ip.is_multicast and ip not in _SHARED_ADDRESS_SPACE
+
+
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_SHARED_ADDRESS_SPACE = ipaddress.IPv4Network("100.64.0.0/10")  # carrier-grade NAT (RFC 6598)
+
+
+def _refuse_non_public(host: str, addresses: Iterable[str], when: str = "") -> None:
+    for address in addresses:
+        if not is_public_address(address):
+            raise FetchError(f"refused {host} ({address}){when}: {PRIVATE_HINT}")
 
 
 def check_address(url: str, *, allow_private: bool, resolve: Resolver = system_resolver) -> None:
@@ -84,12 +158,148 @@ def check_address(url: str, *, allow_private: bool, resolve: Resolver = system_r
         addresses = resolve(parts.hostname, port)
     except (OSError, UnicodeError) as exc:
         raise FetchError(f"cannot resolve {parts.hostname}: {exc}") from exc
-    for address in addresses:
-        if not is_public_address(address):
-            raise FetchError(
-                f"refused {parts.hostname} ({address}): loopback, private and link-local addresses are not "
-                "fetched unless MONITOR_ALLOW_PRIVATE_NETWORKS=1"
-            )
+    _refuse_non_public(parts.hostname, addresses)
+
+
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
+# -- the guarded network layer ----------------------------------------------------------------------
+
+
+def _remaining(timeout: float | None, exc: type[Exception], what: str) -> float | None:
+    """`timeout` shortened to what is left of the current fetch's total deadline; raises when none is left."""
+    policy = _POLICY.get()
+    if policy is None or policy.deadline is None:
+        return timeout
+    left = policy.deadline - time.monotonic()
+    if left <= 0:
+        raise exc(f"total deadline exceeded while {what}")
+    return left if timeout is None else min(timeout, left)
+
+
+class DeadlineStream(httpcore.NetworkStream):
+    """A network stream whose every wait ends at the running fetch's total deadline."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _remaining(timeout, httpcore.ReadTimeout, "reading"))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _remaining(timeout, httpcore.WriteTimeout, "writing"))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        budget = _remaining(timeout, httpcore.ConnectTimeout, "in the TLS handshake")
+        return DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, budget))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class GuardedBackend(httpcore.NetworkBackend):
+    """Resolves, checks every answer and connects to a checked IP: the check and the connect see one DNS answer.
+
+    IP literals are connected to as written (there is no DNS answer to rebind); TLS still verifies the
+    URL's host name, which httpcore passes as SNI.
+    """
+
+    def __init__(self, *, allow_private: bool = False) -> None:
+        self._allow_private = allow_private
+        self._plain = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        targets = self._checked_targets(host, port)
+        error: Exception | None = None
+        for address in targets:
+            budget = _remaining(timeout, httpcore.ConnectTimeout, "connecting")
+            try:
+                stream = self._plain.connect_tcp(address, port, budget, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                error = exc
+                continue
+            return DeadlineStream(stream)
+        raise error or httpcore.ConnectError(f"no address to connect to for {host}")
+
+    def _checked_targets(self, host: str, port: int) -> list[str]:
+        policy = _POLICY.get() or _Policy(self._allow_private, system_resolver, None)
+        try:
+            addresses = policy.resolve(host, port)
+        except (OSError, UnicodeError) as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+        if not policy.allow_private:
+            _refuse_non_public(host, addresses, when=" at connect time")
+        return [host] if _is_ip_literal(host) else addresses
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        raise httpcore.ConnectError("unix sockets are never used for feeds")
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+class GuardedTransport(httpx.HTTPTransport):
+    """httpx's own transport (exception mapping, streaming) over a pool that uses GuardedBackend."""
+
+    def __init__(self, *, limits: httpx.Limits, allow_private: bool = False) -> None:
+        super().__init__(limits=limits, trust_env=False)
+        ssl_context = httpx.create_ssl_context(trust_env=False)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=ssl_context,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=GuardedBackend(allow_private=allow_private),
+        )
+
+
+# -- per-host concurrency ---------------------------------------------------------------------------
+
+
+class HostLimiter:
+    """At most `per_host` fetches to one host at a time: politeness, and httpx's pool degrades beyond it."""
+
+    def __init__(self, per_host: int) -> None:
+        if per_host < 1:
+            raise ValueError("per_host must be at least 1")
+        self.per_host = per_host
+        self._lock = threading.Lock()
+        self._slots: dict[str, threading.BoundedSemaphore] = {}
+
+    @staticmethod
+    def host_of(url: str) -> str:
+        return (urlsplit(url).hostname or "").lower()
+
+    @contextmanager
+    def hold(self, url: str) -> Iterator[None]:
+        host = self.host_of(url)
+        with self._lock:
+            slot = self._slots.setdefault(host, threading.BoundedSemaphore(self.per_host))
+        with slot:
+            yield
+
+
+# -- fetching -------------------------------------------------------------------------------------
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
@@ -118,18 +328,47 @@ def fetch(
     *,
     etag: str | None = None,
     last_modified: str | None = None,
-    allow_private: bool = False,
+    allow_private: bool | None = None,
     resolve: Resolver = system_resolver,
-    max_bytes: int = MAX_BODY_BYTES,
-    deadline_s: float = TOTAL_DEADLINE_S,
+    max_bytes: int | None = None,
+    deadline_s: float | None = None,
 ) -> FetchResult:
-    """GET `url` conditionally and return the document; raises FetchError on any failure."""
+    """GET `url` conditionally and return the document; raises FetchError on any failure.
+
+    Unset `allow_private`, `max_bytes` and `deadline_s` take the client's defaults (see make_client).
+    """
+    defaults = _CLIENT_DEFAULTS.get(client) or _ClientDefaults(False, TOTAL_DEADLINE_S, MAX_BODY_BYTES)
+    allow = defaults.allow_private if allow_private is None else allow_private
+    cap = defaults.max_bytes if max_bytes is None else max_bytes
+    budget = defaults.deadline_s if deadline_s is None else deadline_s
+    deadline = time.monotonic() + budget
+    token = _POLICY.set(_Policy(allow, resolve, deadline))
+    try:
+        return _follow(client, url, _conditional_headers(etag, last_modified), allow, resolve, cap, deadline, budget)
+    finally:
+        _POLICY.reset(token)
+
+
+def _conditional_headers(etag: str | None, last_modified: str | None) -> dict[str, str]:
     headers: dict[str, str] = {}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
-    started = time.monotonic()
+    return headers
+
+
+def _follow(
+    client: httpx.Client,
+    url: str,
+    headers: dict[str, str],
+    allow_private: bool,
+    resolve: Resolver,
+    max_bytes: int,
+    deadline: float,
+    budget: float,
+) -> FetchResult:
+    """The redirect loop: every hop is checked before it is requested."""
     current, moved_to, permanent_so_far = url, None, True
     for _hop in range(MAX_REDIRECTS + 1):
         check_address(current, allow_private=allow_private, resolve=resolve)
@@ -141,8 +380,10 @@ def fetch(
                     moved_to = target if permanent_so_far else None
                     current = target
                     continue
-                return _read_response(response, url, current, moved_to, max_bytes, started + deadline_s)
+                return _read_response(response, url, current, moved_to, max_bytes)
         except httpx.TimeoutException as exc:
+            if time.monotonic() >= deadline:
+                raise FetchError(f"timed out fetching {current}: total deadline of {budget:g} s exceeded") from exc
             raise FetchError(f"timed out fetching {current}: {type(exc).__name__}") from exc
         except httpx.HTTPError as exc:
             raise FetchError(f"cannot fetch {current}: {type(exc).__name__}: {exc}") from exc
@@ -150,7 +391,7 @@ def fetch(
 
 
 def _read_response(
-    response: httpx.Response, url: str, final_url: str, moved_to: str | None, max_bytes: int, deadline: float
+    response: httpx.Response, url: str, final_url: str, moved_to: str | None, max_bytes: int
 ) -> FetchResult:
     status = response.status_code
     if status == 304:
@@ -160,22 +401,88 @@ def _read_response(
         raise FetchError(f"HTTP {status} from {final_url}", status=status, retry_after=retry_after)
     if status != 200:
         raise FetchError(f"unexpected HTTP {status} from {final_url}", status=status)
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_bytes():
-        size += len(chunk)
-        if size > max_bytes:
-            raise FetchError(f"body of {final_url} exceeds {max_bytes // (1024 * 1024)} MiB (decoded); not read")
-        if time.monotonic() > deadline:
-            raise FetchError(f"fetching {final_url} took longer than the total deadline")
-        chunks.append(chunk)
+    body = read_capped(response, final_url, max_bytes)
+    headers = {k.lower(): v for k, v in response.headers.items()}
+    headers.pop("content-encoding", None)  # the body handed on is decoded
     return FetchResult(
         url=url,
         final_url=final_url,
         status=200,
-        body=b"".join(chunks),
-        headers={k.lower(): v for k, v in response.headers.items()},
+        body=body,
+        headers=headers,
         etag=response.headers.get("etag"),
         last_modified=response.headers.get("last-modified"),
         moved_to=moved_to,
     )
+
+
+def _too_big(final_url: str, max_bytes: int) -> FetchError:
+    return FetchError(f"body of {final_url} exceeds {max_bytes / (1024 * 1024):g} MiB (decoded); not read")
+
+
+def read_capped(response: httpx.Response, final_url: str, max_bytes: int) -> bytes:
+    """The decoded body, refusing (early) anything whose wire or decoded size exceeds `max_bytes`."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise _too_big(final_url, max_bytes)
+    decoder = BoundedDecoder(response.headers.get("content-encoding", ""), final_url)
+    chunks: list[bytes] = []
+    size = wire = 0
+    for raw in response.iter_raw():
+        wire += len(raw)
+        chunk = decoder.decode(raw, max_bytes - size + 1)
+        size += len(chunk)
+        if size > max_bytes or wire > max_bytes:
+            raise _too_big(final_url, max_bytes)
+        chunks.append(chunk)
+    tail = decoder.flush(max_bytes - size + 1)
+    if size + len(tail) > max_bytes:
+        raise _too_big(final_url, max_bytes)
+    chunks.append(tail)
+    return b"".join(chunks)
+
+
+class BoundedDecoder:
+    """Content-Encoding gzip/deflate/identity, producing at most `limit` bytes per call (zlib max_length)."""
+
+    def __init__(self, encoding: str, final_url: str) -> None:
+        codings = [c.strip().lower() for c in encoding.split(",") if c.strip() and c.strip().lower() != "identity"]
+        if len(codings) > 1 or (codings and codings[0] not in ("gzip", "x-gzip", "deflate")):
+            raise FetchError(f"unsupported Content-Encoding {encoding!r} from {final_url}")
+        self._coding = codings[0] if codings else ""
+        self._url = final_url
+        self._zlib: Any = None
+        if self._coding in ("gzip", "x-gzip"):
+            self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        elif self._coding == "deflate":
+            self._zlib = zlib.decompressobj(zlib.MAX_WBITS)
+        self._first = True
+
+    def decode(self, data: bytes, limit: int) -> bytes:
+        """Decoded bytes for `data`; fewer than `limit` bytes means all of `data` was consumed."""
+        if self._zlib is None:
+            return data
+        try:
+            return self._decode(data, limit)
+        except zlib.error as exc:
+            raise FetchError(f"corrupt {self._coding} body from {self._url}: {exc}") from exc
+
+    def _decode(self, data: bytes, limit: int) -> bytes:
+        if self._first and self._coding == "deflate":
+            self._first = False
+            try:
+                probe = zlib.decompressobj(zlib.MAX_WBITS)
+                out: bytes = probe.decompress(data, limit)
+                self._zlib = probe
+                return out
+            except zlib.error:  # servers send raw deflate as often as zlib-wrapped
+                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+        result: bytes = self._zlib.decompress(data, limit)
+        return result
+
+    def flush(self, limit: int) -> bytes:
+        if self._zlib is None:
+            return b""
+        out: bytes = self._zlib.decompress(self._zlib.unconsumed_tail, limit) if self._zlib.unconsumed_tail else b""
+        rest: bytes = self._zlib.flush()
+        return out + rest

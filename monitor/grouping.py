@@ -34,7 +34,7 @@ from monitor.types import Classification, ParsedItem
 from monitor.urls import canonical_url
 
 DEFAULT_WINDOW = timedelta(days=30)
-MAX_CANDIDATES = 25
+MAX_CANDIDATES = 12
 
 # MinHash: one-permutation hashing into _BUCKETS buckets of 32-bit minima, densified by rotation.
 _BUCKETS = 32

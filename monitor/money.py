@@ -71,20 +71,16 @@ _SUFFIX = (
     r"u\.s\. dollars|us dollars|korean won|swiss francs|pounds sterling|dollars?|euros?|won|yen|yuan"
     r"|renminbi|rupees?|francs?|pounds?|kronor|krona|usd|eur|krw|jpy|cny|rmb|inr|chf|gbp|sek|dkk"
 )
-_PREFIXED = re.compile(
-    rf"(?<![\w$])(?P<cur>{_PREFIX}) ?(?P<num>{_NUM})(?: ?-?(?P<scale>{_SCALE}))?(?![\w%])",
-    re.IGNORECASE,
-)
-_SUFFIXED = re.compile(
-    rf"(?<![\w.,$€£¥₩₹])(?P<num>{_NUM})(?: ?-?(?P<scale>{_SCALE}))? ?-?(?P<cur>{_SUFFIX})(?![\w])",
-    re.IGNORECASE,
-)
+# Matched against lowercased text (no IGNORECASE, so the regex engine can skip ahead fast); the
+# "no word character before" condition is checked in code for the same reason.
+_PREFIXED = re.compile(rf"(?P<cur>{_PREFIX}) ?(?P<num>{_NUM})(?: ?-?(?P<scale>{_SCALE}))?(?![\w%])")
+_SUFFIXED = re.compile(rf"(?P<num>{_NUM})(?: ?-?(?P<scale>{_SCALE}))? ?-?(?P<cur>{_SUFFIX})(?![\w])")
 # Korean/Chinese numerals: 1조 8000억원, 3,000억 원, 5억 달러, 2.5亿元
 _CJK = re.compile(
     rf"(?:(?P<jo>{_NUM}) ?조)? ?(?:(?P<eok>{_NUM}) ?(?:억|亿))? ?(?:(?P<man>{_NUM}) ?(?:만|万))? ?"
     r"(?P<cur>원|달러|엔|위안|유로|円|元|美元|韩元)"
 )
-_PER_SHARE = re.compile(r"^ ?(?:per|a|/) ?share", re.IGNORECASE)
+_PER_SHARE = re.compile(r"^ ?(?:per|a|/) ?share")
 _PAIR_GAP = re.compile(
     r"^ ?[(\[] ?(?:about |approximately |approx\. |around |roughly |nearly |some |or |~|≈)?$|^ ?(?:,|or|/) ?$",
     re.IGNORECASE,
@@ -122,9 +118,12 @@ def to_usd(value: float, currency: str) -> float:
 
 def find_amounts(text: str) -> list[Amount]:
     """All money amounts in `text`, in order, not overlapping (per-share prices are skipped)."""
+    lower = text.lower()
+    if len(lower) != len(text):
+        lower = "".join(c.lower()[0] for c in text)
     found: list[Amount] = []
-    for amount in [*_prefixed(text), *_suffixed(text), *_cjk(text)]:
-        if _PER_SHARE.match(text[amount.end : amount.end + 12]):
+    for amount in [*_prefixed(text, lower), *_suffixed(text, lower), *_cjk(text)]:
+        if _PER_SHARE.match(lower[amount.end : amount.end + 12]):
             continue
         found.append(amount)
     found.sort(key=lambda a: (a.start, -(a.end - a.start)))
@@ -172,23 +171,32 @@ def _scale(raw: str | None) -> float:
     return _SCALES[raw.lower()] if raw else 1.0
 
 
-def _prefixed(text: str) -> list[Amount]:
+def _preceded_by_word(lower: str, start: int, extra: str) -> bool:
+    return start > 0 and (lower[start - 1].isalnum() or lower[start - 1] == "_" or lower[start - 1] in extra)
+
+
+def _prefixed(text: str, lower: str) -> list[Amount]:
     amounts = []
-    for m in _PREFIXED.finditer(text):
-        currency = _PREFIX_CURRENCY[m.group("cur").lower().replace(" ", "")]
+    for m in _PREFIXED.finditer(lower):
+        if _preceded_by_word(lower, m.start(), "$"):
+            continue
+        currency = _PREFIX_CURRENCY[m.group("cur").replace(" ", "")]
         scale = m.group("scale")
-        if currency == "KRW" and m.group("cur").lower() == "w" and not scale:
+        if currency == "KRW" and m.group("cur") == "w" and not scale:
             continue  # "W3" without a scale is more likely a model name than won
-        amounts.append(Amount(m.group(0), currency, _number(m.group("num")) * _scale(scale), m.start(), m.end()))
+        value = _number(m.group("num")) * _scale(scale)
+        amounts.append(Amount(text[m.start() : m.end()], currency, value, m.start(), m.end()))
     return amounts
 
 
-def _suffixed(text: str) -> list[Amount]:
+def _suffixed(text: str, lower: str) -> list[Amount]:
     amounts = []
-    for m in _SUFFIXED.finditer(text):
-        currency = _SUFFIX_CURRENCY[m.group("cur").lower()]
+    for m in _SUFFIXED.finditer(lower):
+        if _preceded_by_word(lower, m.start(), ".,$€£¥₩₹"):
+            continue
+        currency = _SUFFIX_CURRENCY[m.group("cur")]
         value = _number(m.group("num")) * _scale(m.group("scale"))
-        amounts.append(Amount(m.group(0), currency, value, m.start(), m.end()))
+        amounts.append(Amount(text[m.start() : m.end()], currency, value, m.start(), m.end()))
     return amounts
 
 

@@ -35,11 +35,25 @@ _TOKEN = re.compile(r"[0-9A-Za-z\u00c0-\u024f]+|[\uac00-\ud7a3]+|[\u3040-\u30ff\
 _HANGUL_OR_CJK = re.compile(r"[\uac00-\ud7a3\u3040-\u30ff\u4e00-\u9fff]")
 
 
+_SPECIAL_CHARS = re.compile("[\u318d\u119e\u30fb\u2027\uff65\u2219\u2018\u2019\u201c\u201d\u00a0]")
+_SPECIAL_MAP = {**{chr(k): v for k, v in _DOT_LOOKALIKES.items()}, **{chr(k): v for k, v in _QUOTES.items()}}
+_SPACES = re.compile(r"\s+")
+
+
+def _replace_special(match: re.Match[str]) -> str:
+    return _SPECIAL_MAP[match.group(0)]
+
+
 def normalize_text(text: str) -> str:
-    """NFKC, one kind of interpunct and quote, single spaces: the form every matcher sees."""
-    text = unicodedata.normalize("NFKC", text.translate(_DOT_LOOKALIKES)).translate(_DOT_LOOKALIKES)
-    text = text.translate(_QUOTES)
-    return re.sub(r"\s+", " ", text).strip()
+    """NFKC, one kind of interpunct and quote, single spaces: the form every matcher sees.
+
+    The look-alike dots are mapped before NFKC too, because NFKC turns U+318D into the jamo U+119E.
+    """
+    if not text.isascii():
+        text = _SPECIAL_CHARS.sub(_replace_special, text)
+        if not unicodedata.is_normalized("NFKC", text):
+            text = _SPECIAL_CHARS.sub(_replace_special, unicodedata.normalize("NFKC", text))
+    return _SPACES.sub(" ", text).strip()
 
 
 def _key(name: str) -> str:
@@ -140,11 +154,13 @@ class Vocabulary:
 
     def find(self, text: str) -> list[Mention]:
         """Every company alias in `text` (already normalised), longest match first, in order."""
-        tokens = [(m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(text)]
-        lowered = [t[0].lower() for t in tokens]
+        lowered = _TOKEN.findall(text.lower())
+        first_tokens = self._first_tokens
+        if first_tokens.keys().isdisjoint(lowered) and not _HANGUL_OR_CJK.search(text):
+            return []
+        tokens = _token_spans(text, lowered)
         mentions: list[Mention] = []
         i = 0
-        first_tokens = self._first_tokens
         while i < len(tokens):
             if lowered[i] not in first_tokens and not _HANGUL_OR_CJK.match(lowered[i]):
                 i += 1
@@ -220,6 +236,20 @@ class Vocabulary:
         if _HANGUL_OR_CJK.search(alias) and len(phrase) == 1:
             self._cjk_prefixes.append((alias, company))
             self._cjk_prefixes.sort(key=lambda pair: -len(pair[0]))
+
+
+def _token_spans(text: str, lowered: list[str]) -> list[tuple[str, int, int]]:
+    """(word as written, start, end) for each lowercased token, found left to right."""
+    lower = text.lower()
+    if len(lower) != len(text):
+        return [(m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+    spans = []
+    cursor = 0
+    for word in lowered:
+        start = lower.find(word, cursor)
+        cursor = start + len(word)
+        spans.append((text[start:cursor], start, cursor))
+    return spans
 
 
 def _exact_case(alias: str) -> str | None:

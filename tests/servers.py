@@ -118,11 +118,12 @@ class SlackCall:
 
 
 class SlackStandIn:
-    """A local Slack: records calls; `script` is a list of (status, body, headers) answers used first."""
+    """A local Slack: records calls; `script` holds scripted answers to the next message posts."""
 
     def __init__(self) -> None:
         self.calls: list[SlackCall] = []
-        self.script: list[tuple[int, dict[str, Any] | str, dict[str, str]]] = []
+        # answers for the next posts: (status, body, headers[, store]); store=True keeps the message first
+        self.script: list[tuple[Any, ...]] = []
         self.messages: list[dict[str, Any]] = []  # messages Slack "stored" (for conversations.history)
         self._lock = threading.Lock()
         self._ts = 1_700_000_000
@@ -157,11 +158,16 @@ class SlackStandIn:
                 else:
                     body = {k: v[0] for k, v in parse_qs(raw).items()}
                 path = urlsplit(self.path).path
+                is_post = path.endswith("chat.postMessage") or path.startswith("/services/")
                 with stand_in._lock:
                     stand_in.calls.append(SlackCall(path, body, {k.lower(): v for k, v in self.headers.items()}))
-                    scripted = stand_in.script.pop(0) if stand_in.script else None
+                    scripted = stand_in.script.pop(0) if stand_in.script and is_post else None
                 if scripted is not None:
-                    status, answer, headers = scripted
+                    status, answer, headers = scripted[:3]
+                    if len(scripted) > 3 and scripted[3]:  # Slack kept the message, then failed to answer well
+                        with stand_in._lock:
+                            stand_in._ts += 1
+                            stand_in.messages.append({**body, "ts": f"{stand_in._ts}.000100"})
                     self._reply(status, answer, headers)
                     return
                 if path.startswith("/services/"):
@@ -173,6 +179,10 @@ class SlackStandIn:
                         ts = f"{stand_in._ts}.000100"
                         stand_in.messages.append({**body, "ts": ts})
                     self._reply(200, {"ok": True, "channel": "C0TEST", "ts": ts}, {})
+                    return
+                if path.endswith("conversations.list"):
+                    channels = [{"id": "C0TEST", "name": "cdmo"}, {"id": "C0OPS", "name": "ops"}]
+                    self._reply(200, {"ok": True, "channels": channels, "response_metadata": {"next_cursor": ""}}, {})
                     return
                 if path.endswith("conversations.history"):
                     with stand_in._lock:

@@ -1,0 +1,93 @@
+"""Fetch many feeds at once: a thread pool over one shared client, at most `per_host` at a time per host.
+
+Why threads: fetching is waiting on the network, and httpx's sync client releases the GIL while it waits;
+the CPU-heavy step (parsing) goes to processes in `monitor.parse_pool`. Jobs are interleaved by host
+before they are queued so that workers do not all queue behind one slow or rate-limited host while other
+hosts wait. Every failure, expected or not, comes back as a FeedError value for its own job: one feed
+never stops the others. No database code here; the pipeline reads feed state before and writes after.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+
+import httpx
+
+from monitor.errors import FeedError, FetchError
+from monitor.fetch import FetchResult, HostLimiter, fetch
+
+DEFAULT_WORKERS = 32
+DEFAULT_PER_HOST = 4
+
+FetchOutcome = FetchResult | FeedError
+
+
+@dataclass(frozen=True, slots=True)
+class FetchJob:
+    """One conditional GET: the feed's URL and the validators stored from its last successful fetch."""
+
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+def interleave_by_host(jobs: Sequence[FetchJob]) -> list[int]:
+    """Job indexes ordered round-robin across hosts (a, b, c, a, b, a, ...), each host's jobs in order."""
+    by_host: dict[str, list[int]] = defaultdict(list)
+    for index, job in enumerate(jobs):
+        by_host[HostLimiter.host_of(job.url)].append(index)
+    rounds = itertools.zip_longest(*by_host.values())
+    return [index for round_ in rounds for index in round_ if index is not None]
+
+
+def _fetch_job(client: httpx.Client, job: FetchJob, limiter: HostLimiter, allow_private: bool | None) -> FetchOutcome:
+    try:
+        with limiter.hold(job.url):
+            return fetch(client, job.url, etag=job.etag, last_modified=job.last_modified, allow_private=allow_private)
+    except FeedError as exc:
+        return exc
+    except Exception as exc:  # a bug or library surprise must not cost the other feeds their poll
+        return FetchError(f"unexpected error fetching {job.url}: {type(exc).__name__}: {exc}")
+
+
+def iter_fetch(
+    client: httpx.Client,
+    jobs: Sequence[FetchJob],
+    *,
+    workers: int = DEFAULT_WORKERS,
+    per_host: int = DEFAULT_PER_HOST,
+    allow_private: bool | None = None,
+) -> Iterator[tuple[int, FetchOutcome]]:
+    """(job index, outcome) pairs in the order fetches finish, so parsing can start before the last fetch."""
+    if not jobs:
+        return
+    limiter = HostLimiter(per_host)
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(jobs))), thread_name_prefix="fetch") as pool:
+        futures = {
+            pool.submit(_fetch_job, client, jobs[index], limiter, allow_private): index
+            for index in interleave_by_host(jobs)
+        }
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+
+
+def fetch_all(
+    client: httpx.Client,
+    jobs: Sequence[FetchJob],
+    *,
+    workers: int = DEFAULT_WORKERS,
+    per_host: int = DEFAULT_PER_HOST,
+    allow_private: bool | None = None,
+) -> list[FetchOutcome]:
+    """Every job's outcome, in job order: a FetchResult (200 or 304) or the FeedError that stopped it.
+
+    `allow_private=None` takes the client's default (see monitor.fetch.make_client).
+    """
+    outcomes: list[FetchOutcome | None] = [None] * len(jobs)
+    for index, outcome in iter_fetch(client, jobs, workers=workers, per_host=per_host, allow_private=allow_private):
+        outcomes[index] = outcome
+    return [o if o is not None else FetchError(f"not fetched: {jobs[i].url}") for i, o in enumerate(outcomes)]
