@@ -152,7 +152,7 @@ def main() -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"stored items: {args.items:,} (synthetic, over {SPAN_DAYS} days); archive built in {build_s:.1f} s, "
           f"SQLite file {size_mb:,.0f} MB")
-    print(f"fingerprint: {fp_ms:.3f} ms per item")
+    print(f"classify + fingerprint (synthetic items): {fp_ms:.3f} ms per item")
     print(f"assign_story via SqlStoryIndex: median {assign:.3f} ms per item ({len(queries)} queries, "
           f"{joined} joined a story)")
     print(f"SqlStoryIndex.add: median {add:.3f} ms per item")

@@ -62,9 +62,11 @@ class _Doc:
     masked: str  # `lower` with company names blanked, so "Charles River Laboratories" is no lab
     title_end: int
     sentence_starts: tuple[int, ...]
+    stems: frozenset[str]  # words and word starts, for the rules' trigger check
     mentions: tuple[Mention, ...]
     amounts: tuple[Amount, ...]
     vocabulary: Vocabulary
+    _starts: dict[str, list[int]] = field(default_factory=dict)  # trigger key -> word starts
 
     @property
     def title(self) -> str:
@@ -86,6 +88,26 @@ class _Doc:
     def mentions_between(self, start: int, end: int) -> list[Mention]:
         return [m for m in self.mentions if m.start >= start and m.end <= end]
 
+    def word_starts(self, key: str) -> list[int]:
+        """Offsets of the words that `key` (a trigger key) stands for."""
+        found = self._starts.get(key)
+        if found is None:
+            found = self._starts[key] = _word_starts(self.lower, key)
+        return found
+
+
+def _word_starts(lower: str, key: str) -> list[int]:
+    found = []
+    i = lower.find(key)
+    while i >= 0:
+        end = i + len(key)
+        at_start = i == 0 or not lower[i - 1].isalnum()
+        whole_word = len(key) >= 4 or end == len(lower) or not lower[end].isalnum()
+        if at_start and whole_word:
+            found.append(i)
+        i = lower.find(key, i + 1)
+    return found
+
 
 def _build_doc(title: str, summary: str, vocabulary: Vocabulary) -> _Doc:
     title_n, summary_n = normalize_text(title), normalize_text(summary)
@@ -98,7 +120,8 @@ def _build_doc(title: str, summary: str, vocabulary: Vocabulary) -> _Doc:
     for m in mentions:
         masked[m.start : m.end] = "#" * (m.end - m.start)
     starts = tuple(_sentence_starts(text, len(title_n)))
-    return _Doc(text, lower, "".join(masked), len(title_n), starts, mentions, tuple(find_amounts(text)), vocabulary)
+    amounts = tuple(find_amounts(text))
+    return _Doc(text, lower, "".join(masked), len(title_n), starts, _stems(lower), mentions, amounts, vocabulary)
 
 
 _SENTENCE_END = re.compile(r"[.!?]['\"”]? (?=['\"“(]?[A-Z0-9])|\s[*•]\s|\s--?\s(?=[A-Z])")
@@ -139,25 +162,102 @@ class _Rule:
     is a bug; the tests check the rules against their examples.
     """
 
-    __slots__ = ("keys", "pattern", "regex", "subs")
+    __slots__ = ("anchored", "bounded", "keys", "pattern", "regex", "subs")
 
-    def __init__(self, pattern: str, triggers: str = "") -> None:
+    def __init__(self, pattern: str, triggers: str = "", anchored: bool = False) -> None:
         self.pattern = pattern
-        self.regex = re.compile(pattern)
+        # Anchored rules only match where a trigger word starts (the triggers are all the words a
+        # match can begin with), so they are tried at a few offsets instead of every position.
+        self.anchored = anchored
+        # A leading \b stops the regex engine from skipping ahead by first character; drop it
+        # and check the word boundary in Python instead (matches are rare, positions are many).
+        stripped = _strip_leading_boundaries(pattern)
+        self.bounded = stripped is not None
+        self.regex = re.compile(stripped if stripped is not None else pattern)
         words = triggers.split()
         self.subs = tuple(w for w in words if not _TRIGGER_WORD.fullmatch(w))
         self.keys = frozenset(_trigger_key(w) for w in words if _TRIGGER_WORD.fullmatch(w))
 
     def active(self, doc: _Doc) -> bool:
-        if not self.keys and not self.subs:
+        if self.keys and not self.keys.isdisjoint(doc.stems):
             return True
-        return not self.keys.isdisjoint(doc.stems) or any(sub in doc.lower for sub in self.subs)
+        for sub in self.subs:
+            if sub in doc.lower:
+                return True
+        return not self.keys and not self.subs
 
     def finditer(self, doc: _Doc) -> Iterator[re.Match[str]]:
-        return self.regex.finditer(doc.lower) if self.active(doc) else iter(())
+        if not self.active(doc):
+            return iter(())
+        if self.anchored and not any(sub in doc.lower for sub in self.subs):
+            return self._anchored_matches(doc)
+        if not self.bounded:
+            return self.regex.finditer(doc.lower)
+        return self._bounded_matches(doc.lower, 0, len(doc.lower))
 
     def search(self, doc: _Doc, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
-        return self.regex.search(text, pos, endpos) if self.active(doc) else None
+        if not self.active(doc):
+            return None
+        if not self.bounded:
+            return self.regex.search(text, pos, endpos)
+        return next(self._bounded_matches(text, pos, endpos), None)
+
+    def first(self, doc: _Doc) -> re.Match[str] | None:
+        """The first match in the whole item."""
+        return next(self.finditer(doc), None)
+
+    def _anchored_matches(self, doc: _Doc) -> Iterator[re.Match[str]]:
+        starts: set[int] = set()
+        for key in self.keys & doc.stems:
+            starts.update(doc.word_starts(key))
+        match, lower, last_end = self.regex.match, doc.lower, -1
+        for start in sorted(starts):
+            if start < last_end:
+                continue
+            m = match(lower, start)
+            if m is not None:
+                last_end = m.end()
+                yield m
+
+    def _bounded_matches(self, text: str, pos: int, endpos: int) -> Iterator[re.Match[str]]:
+        search = self.regex.search
+        while True:
+            m = search(text, pos, endpos)
+            if m is None:
+                return
+            start = m.start()
+            if start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+                pos = start + 1
+                continue
+            yield m
+            pos = m.end() if m.end() > start else start + 1
+
+
+def _strip_leading_boundaries(pattern: str) -> str | None:
+    """The pattern without the \\b that starts each top-level alternative, or None if one lacks it."""
+    branches: list[str] = []
+    depth, start, i, in_class = 0, 0, 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            branches.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    branches.append(pattern[start:])
+    if not all(b.startswith("\\b") for b in branches):
+        return None
+    return "|".join(b[2:] for b in branches)
 
 
 _TRIGGER_WORD = re.compile(r"[0-9a-z\u00c0-\u024f]+")
@@ -235,7 +335,10 @@ _PROVIDE_MFG = _c(
     r"|\bprovide (?:[\w-]+ ){0,2}with (?:[\w-]+ ){0,3}capacity\b"
 , "provid deliver offer offers perform deploy")
 _SUPPORT_MFG = _c(r"\b(?:support|supports|supporting|help|helps|helping)(?: the| in)? (?:[\w-]+ ){0,4}?manufactur\w*", "manufactur")
-_CLIENT_MARK = _c(r"'s\b|\bdoses\b|\bcandidate\b|under development by|\bfor (?:a |an |the )?(?:u\.s\.|us|european|asian|global|japanese|chinese|korean|major)")
+_CLIENT_MARK = _c(
+    r"'s\b|\bdoses\b|\bcandidate\b|under development by|\bfor (?:a |an |the )?(?:u\.s\.|us|european|asian|global"
+    r"|japanese|chinese|korean|major)"
+)
 
 # Generic deal wording: counts only in a manufacturing context with a contract manufacturer.
 _CONTRACT_WEAK = [
@@ -252,6 +355,7 @@ _CONTRACT_WEAK = [
     _c(r"수주|공급 ?계약|생산 ?계약|\bauftrag\b|\bvertrag\b|\bprolonge\b|\bverlänger\w*", "수주 공급 생산 auftrag vertrag prolonge verlänger"),
     _c(r"\b(?:extend|extends|extended|extension of|expand|expands|expanded|continue[sd]?) (?:[\w-]+ ){0,4}?(?:partnership|collaboration|relationship)\b", "partnership collaboration relationship"),
 ]
+_MFG_AGREEMENT = re.compile(r"manufactur\w* (?:and supply )?agreement")
 _MFG_CONTEXT = _c(
     r"manufactur|produc|\bmake\b|\bmaking\b|\bcmo\b|\bcdmo\b|\bcdo\b|fill|finish|bottl|drug substance"
     r"|drug product|capacity|\bsupply\b|doses|contract development|위탁|생산|cmo|abfüll|herstell|fabricat"
@@ -373,7 +477,7 @@ _CONCRETE = _c(
     r"\d[\d,.]* ?(?:sq\.? ?ft|square[- ]f(?:oo|ee)t|square met(?:er|re)s|m2|m²|liters?|litres?|l\b|-liter|-litre)"
     r"|\d[\d,]* (?:new )?(?:jobs|hires|positions|employees|workers|staff)\b|\b(?:two|three|four|five|six|nine|\d+)"
     r" (?:new )?(?:suites|lines|bioreactors)|\bx ?\d{3,5} ?l\b|\b\d+(?:st|nd|rd|th) (?:global |new )?(?:site|plant|facility)"
-, "sq square m2 liter liters litre litres l jobs hires positions employees workers staff suites lines bioreactors x site plant facility liter")
+, "sq square m m2 liter liters litre litres l jobs hires positions employees workers staff suites lines bioreactors x site plant facility liter")
 _PLACE_AFTER = re.compile(r"(?:in|at) (?:its |the )?[A-Z][\w.'-]+")
 
 # Plant vetoes.
@@ -396,7 +500,7 @@ _EARNINGS = _c(
     r"|profit|loss)|\bprofits?\b|\brevenues?\b|\bearnings\b|\bresults\b|sales (?:rebound|growth|fall|drop|rise)"
     r"|\bguidance\b|\boutlook\b|operating (?:profit|income|loss)|ausblick|umsatz|gewinn|halbjahr|quartal"
     r"|\bshares? (?:jump|fall|rise|drop|surge|slump|soar)|\bstock\b|downgrade|\bwarns\b|\banalysts?\b|영업이익|실적"
-, "q1 q2 q3 q4 quarter 1q 2q 3q 4q h1 h2 first second half year full fy net profit profits revenue revenues earnings results sales guidance outlook operating ausblick umsatz gewinn halbjahr quartal share shares stock downgrade warns analyst analysts 영업이익 실적")
+, "q1 q2 q3 q4 quarter 1q 2q 3q 4q h1 h2 first second half year full fy fy19 fy20 fy21 fy22 fy23 fy24 fy25 fy26 fy27 fy28 fy29 fy30 net profit profits revenue revenues earnings results sales guidance outlook operating ausblick umsatz gewinn halbjahr quartal share shares stock downgrade warns analyst analysts 영업이익 실적")
 _EXECUTIVE = _c(
     r"(?:\b(?:ceo|cfo|coo|cto|chief (?:executive|financial|operating|commercial|technology) officer|chief executive"
     r"|president|chairman|chairwoman)\b.{0,40}\b(?:appoint\w*|names?|named|hires?|poach\w*|promot\w*|steps? down"
@@ -441,19 +545,19 @@ _FEATURE = _c(
 def _contract_evidence(doc: _Doc) -> _Evidence:
     evidence = _Evidence()
     for pattern in _CONTRACT_STRONG:
-        for m in pattern.finditer(doc.lower):
+        for m in pattern.finditer(doc):
             evidence.strong.append(doc.text[m.start() : m.end()])
     for pattern in (_MAKE_FOR, _SUPPORT_MFG, _PROVIDE_MFG):
-        for m in pattern.finditer(doc.lower):
+        for m in pattern.finditer(doc):
             if _client_marked(doc, m.start(), m.end()):
                 evidence.strong.append(doc.text[m.start() : min(m.end() + 40, len(doc.text))].split("\n")[0])
-    item_is_acquisition = bool(_ACQUISITION.search(doc.lower))
+    item_is_acquisition = bool(_ACQUISITION.first(doc))
     for pattern in _CONTRACT_WEAK:
-        for m in pattern.finditer(doc.lower):
+        for m in pattern.finditer(doc):
             sentence = doc.sentence_of(m.start())
-            if _acquisition_deal(sentence):
+            if _acquisition_deal(doc, sentence):
                 continue
-            if _MFG_CONTEXT.search(sentence) or (_cdmo_in_sentence(doc, m.start()) and not item_is_acquisition):
+            if _MFG_CONTEXT.search(doc, sentence) or (_cdmo_in_sentence(doc, m.start()) and not item_is_acquisition):
                 evidence.weak.append(doc.text[m.start() : m.end()])
     return evidence
 
@@ -468,34 +572,34 @@ def _client_marked(doc: _Doc, start: int, end: int) -> bool:
     window_end = min(len(doc.lower), end + 70)
     newline = doc.lower.find("\n", end, window_end)
     window_end = newline if newline >= 0 else window_end
-    if _CLIENT_MARK.search(doc.lower, end, window_end):
+    if _CLIENT_MARK.search(doc, doc.lower, end, window_end):
         return True
     # "to help Pfizer make ...": a client named inside the phrase counts too
     return any(not doc.vocabulary.is_cdmo_group(m.company) for m in doc.mentions_between(start + 3, window_end))
 
 
-def _acquisition_deal(sentence: str) -> bool:
+def _acquisition_deal(doc: _Doc, sentence: str) -> bool:
     """A generic "deal" in a sentence about buying or selling a company or plant is M&A."""
-    return bool(_ACQUISITION.search(sentence)) and not re.search(r"manufactur\w* (?:and supply )?agreement", sentence)
+    return bool(_ACQUISITION.search(doc, sentence)) and not _MFG_AGREEMENT.search(sentence)
 
 
 def _plant_evidence(doc: _Doc) -> _Evidence:
     evidence = _Evidence()
     for pattern in _PLANT_STRONG:
-        for m in pattern.finditer(doc.lower):
-            if _plant_evidence_ok(doc, m.start(), m.end()) and not _BACKGROUND.search(doc.lower, max(0, m.start() - 8), m.start()):
+        for m in pattern.finditer(doc):
+            if _plant_evidence_ok(doc, m.start(), m.end()) and not _BACKGROUND.search(doc, doc.lower, max(0, m.start() - 8), m.start()):
                 evidence.strong.append(doc.text[m.start() : m.end()])
     for pattern in _PLANT_WEAK:
-        for m in pattern.finditer(doc.lower):
+        for m in pattern.finditer(doc):
             if not _plant_evidence_ok(doc, m.start(), m.end()):
                 continue
             phrase = doc.text[m.start() : m.end()]
             if _concrete_nearby(doc, m.start(), m.end()):
                 evidence.weak.append(phrase)
-            elif _CONCRETE.search(doc.lower) or doc.amounts:
+            elif _CONCRETE.first(doc) or doc.amounts:
                 evidence.loose.append(phrase)
     for pattern in _PLANT_BUILD:
-        for m in pattern.finditer(doc.lower):
+        for m in pattern.finditer(doc):
             if _plant_evidence_ok(doc, m.start(), m.end()):
                 evidence.weak.append(doc.text[m.start() : m.end()])
     evidence.weak.extend(_acquired_cdmo(doc))
@@ -508,17 +612,17 @@ def _plant_evidence_ok(doc: _Doc, start: int, end: int) -> bool:
     phrase = doc.masked[start:end]
     s_start, s_end = doc.sentence_span(start)
     sentence = doc.masked[s_start:s_end]
-    if _LAB_OR_OFFICE.search(phrase) and not _MANUFACTURING.search(phrase):
+    if _LAB_OR_OFFICE.search(doc, phrase) and not _MANUFACTURING.search(doc, phrase):
         return False
-    if _LAB_OR_OFFICE.search(sentence) and not _MANUFACTURING.search(sentence):
+    if _LAB_OR_OFFICE.search(doc, sentence) and not _MANUFACTURING.search(doc, sentence):
         return False
-    return not _WEIGHED.search(sentence)
+    return not _WEIGHED.search(doc, sentence)
 
 
 def _concrete_nearby(doc: _Doc, start: int, end: int) -> bool:
     """An expansion counts when its sentence gives a figure, jobs, space, or a named place."""
     s_start, s_end = doc.sentence_span(start)
-    if _CONCRETE.search(doc.lower, s_start, s_end):
+    if _CONCRETE.search(doc, doc.lower, s_start, s_end):
         return True
     if any(s_start <= a.start < s_end for a in doc.amounts):
         return True
@@ -528,7 +632,7 @@ def _concrete_nearby(doc: _Doc, start: int, end: int) -> bool:
 def _acquired_cdmo(doc: _Doc) -> list[str]:
     """Buying a contract manufacturer (its plants are the asset): "to acquire Forge Biologics"."""
     found = []
-    for m in _ACQUISITION.finditer(doc.lower):
+    for m in _ACQUISITION.finditer(doc):
         window_end = min(len(doc.lower), m.end() + 80)
         newline = doc.lower.find("\n", m.end(), window_end)
         window_end = newline if newline >= 0 else window_end
@@ -550,7 +654,7 @@ def _investment_evidence(doc: _Doc) -> list[str]:
         before = doc.lower[max(0, amount.start - 40) : amount.start]
         after = doc.lower[amount.end : amount.end + 60]
         direct = re.match(r"\s*(?:[\w-]+ ){0,2}?(?:manufacturing |production )?(?:facility|plant|factory|site|campus)", after)
-        if not (direct or _INVEST_VERB.search(before) or re.match(r"\s*(?:investment|expansion|project|upgrade)", after)):
+        if not (direct or _INVEST_VERB.search(doc, before) or re.match(r"\s*(?:investment|expansion|project|upgrade)", after)):
             continue
         if re.match(rf"\s*(?:[\w-]+ ){{0,4}}?{_PLANT}\b|\s*(?:[\w-]+ ){{0,3}}?(?:in|into|to|for) (?:[\w,.'-]+ ){{0,6}}?{_PLANT}\b", after):
             if _plant_evidence_ok(doc, amount.start, amount.end + len(after)):
@@ -572,37 +676,34 @@ class _Vetoes:
 def _vetoes(doc: _Doc, contract: _Evidence) -> _Vetoes:
     title = doc.title
     hard_both = bool(
-        _EARNINGS.search(title)
-        or _EXECUTIVE.search(title)
-        or _FINANCING.search(title)
-        or _EXPLAINER.search(title)
-        or _LAWSUIT.search(doc.lower)
-        or _INSPECTION_FINDINGS.search(doc.lower)
+        _EARNINGS.search(doc, title)
+        or _EXECUTIVE.search(doc, title)
+        or _FINANCING.search(doc, title)
+        or _EXPLAINER.search(doc, title)
+        or _LAWSUIT.first(doc)
+        or _INSPECTION_FINDINGS.first(doc)
     )
-    soft_both = bool(_REGULATORY_HEADLINE.search(title) or _FEATURE.search(title))
+    soft_both = bool(_REGULATORY_HEADLINE.search(doc, title) or _FEATURE.search(doc, title))
     return _Vetoes(
         hard_both=hard_both,
         soft_both=soft_both,
         hard_contract=_contract_vetoed(doc, contract),
-        hard_plant=bool(_WEIGHED.search(title) or _VISIT.search(title) or _lab_headline(_masked_title(doc))),
+        hard_plant=bool(_WEIGHED.search(doc, title) or _VISIT.search(doc, title) or _lab_headline(doc)),
     )
 
 
-def _lab_headline(title: str) -> bool:
-    return bool(_LAB_OR_OFFICE.search(title)) and not _MANUFACTURING.search(title)
-
-
-def _masked_title(doc: _Doc) -> str:
-    return doc.masked[: doc.title_end]
+def _lab_headline(doc: _Doc) -> bool:
+    title = doc.masked[: doc.title_end]
+    return bool(_LAB_OR_OFFICE.search(doc, title)) and not _MANUFACTURING.search(doc, title)
 
 
 def _contract_vetoed(doc: _Doc, contract: _Evidence) -> bool:
-    explicit = any(_LICENSING_OVERRIDE.search(p.lower()) for p in contract.strong)
-    if _LICENSING.search(doc.lower) and not explicit:
+    explicit = any(_LICENSING_OVERRIDE.search(doc, p.lower()) for p in contract.strong)
+    if _LICENSING.first(doc) and not explicit:
         return True
-    if _TERMINATION.search(doc.lower) or _PROSPECTIVE.search(doc.lower):
+    if _TERMINATION.first(doc) or _PROSPECTIVE.first(doc):
         return True
-    if _RAW_MATERIAL.search(doc.lower) or _only_suppliers(doc):
+    if _RAW_MATERIAL.first(doc) or _only_suppliers(doc):
         return True
     return _cdmo_alliance(doc)
 
@@ -617,7 +718,7 @@ def _only_suppliers(doc: _Doc) -> bool:
 
 def _cdmo_alliance(doc: _Doc) -> bool:
     """Contract manufacturers cooperating with each other, with no client named or described."""
-    if _UNDISCLOSED.search(doc.lower):
+    if _UNDISCLOSED.first(doc):
         return False
     vocab = doc.vocabulary
     names = {m.company for m in doc.mentions}
@@ -629,13 +730,13 @@ def _cdmo_alliance(doc: _Doc) -> bool:
     for name in cdmos:
         if not any(vocab.related(name, g) for g in groups):
             groups.append(name)
-    if len(groups) >= 2 or _ALLIANCE.search(doc.masked):
+    if len(groups) >= 2 or _ALLIANCE.search(doc, doc.masked):
         return not _is_acting_cmo(doc)
     return False
 
 
 def _is_acting_cmo(doc: _Doc) -> bool:
-    return any(_client_marked(doc, m.start(), m.end()) for m in _MAKE_FOR.finditer(doc.lower))
+    return any(_client_marked(doc, m.start(), m.end()) for m in _MAKE_FOR.finditer(doc))
 
 
 # --- decision --------------------------------------------------------------------------------
@@ -659,7 +760,7 @@ def classify(title: str, summary: str = "", vocabulary: Vocabulary | None = None
     doc = _build_doc(title, summary, vocab)
     contract, plant = _contract_evidence(doc), _plant_evidence(doc)
     vetoes = _vetoes(doc, contract)
-    has_cdmo = any(vocab.is_cdmo_group(m.company) for m in doc.mentions) or bool(_CDMO_WORDS.search(doc.lower))
+    has_cdmo = any(vocab.is_cdmo_group(m.company) for m in doc.mentions) or bool(_CDMO_WORDS.first(doc))
     fired: dict[Label, tuple[str, ...]] = {
         "cdmo_contract": _decide(contract, vetoes.hard_both or vetoes.hard_contract, vetoes.soft_both, has_cdmo),
         # A contract's own value is no figure for an expansion: then only nearby figures count.
@@ -684,7 +785,9 @@ _UNDISCLOSED = _c(
     r"|pharma\w*|biotech\w*|drugmaker)|\ban? (?:[\w.-]+ ){0,2}?(?:u\.s\.|us|american|european|asian|asia|japanese"
     r"|chinese|korean|swiss|german|global|large|major|mid-sized|mid-size|big)[\w.-]*(?:-based)? (?:[\w-]+ ){0,2}?"
     r"(?:pharma\w*|biotech\w*|biopharma\w*|drugmaker|drug company|company|firm|partner)\b|\bbig pharma (?:client|customer)"
-    r"|\b(?:u\.s\.|us|european|asian|japanese|chinese|korean)(?:-based)? (?:pharma\w*|biotech\w*|biopharma\w*|drugmaker) (?:company|firm)?"
+    r"|\b(?:u\.s\.|us|european|asian|japanese|chinese|korean)(?:-based)? (?:pharma\w*|biotech\w*|biopharma\w*|drugmaker) (?:company|firm)?",
+    "undisclosed unnamed unidentified anonymous client customer company firm partner pharma pharmaceutical biotech"
+    " biopharma biopharmaceutical drugmaker drug",
 )
 _DECLARED_CDMO = re.compile(
     r"(?:CDMO|CMO|CRDMO|[Cc]ontract manufacturer|[Cc]ontractor)(?: giant)? (?P<a>[A-Z][\w&.'-]*(?: [A-Z][\w&.'-]*){0,3})"
@@ -710,19 +813,101 @@ _SITE_BEFORE = re.compile(
     r",? (?:[\w-]+ ){0,3}?(?:facility|plant|site|campus|factory|Bio Campus)"
 )
 _PLANT_NUMBER = re.compile(r"\bPlant \d\b|\b\d(?:st|nd|rd|th) plant\b")
-_MODALITIES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("ADC", _c(r"antibody[- ]drug conjugate|\badcs?\b|bioconjugat\w*")),
-    ("cell or gene therapy", _c(r"cell (?:and|&) gene|gene therap\w*|cell therap\w*|\baav\b|lentivir\w*|viral vector|car-t|\bcgt\b|plasmid")),
-    ("mRNA", _c(r"\bmrna\b|messenger rna")),
-    ("vaccine", _c(r"vaccin\w*|impfstoff\w*|백신")),
-    ("oligonucleotide", _c(r"oligonucleotide|\boligo\b|sirna|antisense")),
-    ("peptide", _c(r"\bpeptides?\b|glp-1")),
-    ("fill-finish", _c(r"fill[- /&]*finish|fill and finish|aseptic fill\w*|sterile injectable|drug product|abfüll\w*|syringe")),
-    ("small molecule", _c(r"small[- ]molecule|\bapis?\b|active pharmaceutical ingredient|hpapi|solid dose|oral solid")),
-    ("mAb", _c(r"monoclonal|antibod\w*|\bmabs?\b|biosimilar|mammalian|항체")),
+_MODALITIES: tuple[tuple[str, _Rule], ...] = (
+    ("ADC", _c(r"antibody[- ]drug conjugate|\badcs?\b|bioconjugat\w*", "antibody adc adcs bioconjugat")),
+    (
+        "cell or gene therapy",
+        _c(
+            r"cell (?:and|&) gene|gene therap\w*|cell therap\w*|\baav\b|lentivir\w*|viral vector|car-t|\bcgt\b|plasmid",
+            "cell gene aav lentivir viral car cgt plasmid",
+        ),
+    ),
+    ("mRNA", _c(r"\bmrna\b|messenger rna", "mrna messenger")),
+    ("vaccine", _c(r"vaccin\w*|impfstoff\w*|백신", "vaccin impfstoff 백신")),
+    ("oligonucleotide", _c(r"oligonucleotide|\boligo\b|sirna|antisense", "oligo oligonucleotide sirna antisense")),
+    ("peptide", _c(r"\bpeptides?\b|glp-1", "peptide peptides glp")),
+    (
+        "fill-finish",
+        _c(
+            r"fill[- /&]*finish|fill and finish|aseptic fill\w*|sterile injectable|drug product|abfüll\w*|syringe",
+            "fill aseptic sterile drug abfüll syringe",
+        ),
+    ),
+    (
+        "small molecule",
+        _c(
+            r"small[- ]molecule|\bapis?\b|active pharmaceutical ingredient|hpapi|solid dose|oral solid",
+            "small api apis active hpapi solid oral",
+        ),
+    ),
+    ("mAb", _c(r"monoclonal|antibod\w*|\bmabs?\b|biosimilar|mammalian|항체", "monoclonal antibod mab mabs biosimilar mammalian 항체")),
 )
-_COMMERCIAL = _c(r"commercial (?:supply|manufacturing|production|scale|launch|products?)|commerciali[sz]ation|\blate-stage to commercial|상업")
-_CLINICAL = _c(r"clinical[- ](?:stage|supply|trial|manufacturing|material|development)|\bphase (?:[1-3]|i+)\b|early-phase|임상")
+_COMMERCIAL = _c(
+    r"commercial (?:supply|manufacturing|production|scale|launch|products?)|commerciali[sz]ation|\blate-stage to commercial"
+    r"|상업",
+    "commercial commercialization commercialisation 상업",
+)
+_CLINICAL = _c(
+    r"clinical[- ](?:stage|supply|trial|manufacturing|material|development)|\bphase (?:[1-3]|i+)\b|early-phase|임상",
+    "clinical phase early 임상",
+)
+
+
+def _anchor(rule: _Rule, first_words: str) -> None:
+    """Make `rule` anchored: `first_words` are all the words a match of it can start with."""
+    rule.keys = frozenset(_trigger_key(w) for w in first_words.split())
+    rule.anchored = True
+
+
+for _rule, _first_words in (
+    (_CONTRACT_STRONG[0], "contract manufacturing production fill aseptic filling cmo cdmo cdo crdmo development master clinical commercial biomanufacturing supply"),
+    (_CONTRACT_STRONG[1], "contract order"),
+    (_CONTRACT_STRONG[2], "agreement agreements deal deals contract contracts pact pacts order orders partnership partnerships collaboration collaborations alliance alliances loi mou letter letters memorandum arrangement arrangements tie ties tieup tieups cooperation"),
+    (_CONTRACT_STRONG[3], "selects select selected picks pick picked tap taps tapped chooses chose chosen enlist enlists engage engages appoint appoints hire hires add adds"),
+    (_CONTRACT_STRONG[4], "new add adds second another"),
+    (_CONTRACT_STRONG[5], "capacity reserv task"),
+    (_CONTRACT_STRONG[7], "lettre produira contrat"),
+    (_CONTRACT_STRONG[8], "abfüll füllt liefervertrag herstellungsvertrag produktionsvertrag"),
+    (_MAKE_FOR, "to will would agreed agrees set plans help helps helping aims"),
+    (_PROVIDE_MFG, "provide provides providing deliver delivers offer offers perform performs deploy deploys"),
+    (_SUPPORT_MFG, "support supports supporting help helps helping"),
+    (_CONTRACT_WEAK[0], "win wins won bag bags bagged land lands landed secure secures secured receive receives received awarded gets nets clinch clinches clinched book books ink inks inked sign signs signed seal seals sealed strike strikes struck enter enters entered reach reaches reached finalized finalised finalizes finalises expand expands expanded extend extends extended renew renews renewed forge forges forged establish establishes established agree agrees agreed announce announces announced unveil unveils ups"),
+    (_CONTRACT_WEAK[1], "partner partners partnered partnering team teams teamed collaborat join joins"),
+    (_CONTRACT_WEAK[2], "agreement agreements deal deals contract contracts pact pacts order orders partnership partnerships collaboration collaborations alliance alliances loi mou letter letters memorandum arrangement arrangements tie ties tieup tieups cooperation expansion"),
+    (_CONTRACT_WEAK[3], "supply service development cmo cdmo"),
+    (_CONTRACT_WEAK[5], "extend extends extended extension expand expands expanded continue continues continued"),
+    (_PLANT_STRONG[0], "break breaks breaking broke broken ground groundbreaking foundation cornerstone topping topped top tops steel structural mechanical site"),
+    (_PLANT_STRONG[1], "begin begins began begun start starts started commenc kick kicks launch initiat construction complet finish finished finishes"),
+    (_PLANT_STRONG[2], "complet"),
+    (_PLANT_STRONG[3], "open opens opened opening inaugurat unveil ribbon grand launch launches launched launching dedicat christen"),
+    (_PLANT_STRONG[5], "begin begins began begun start starts started commenc kick kicks launch launches launched initiat"),
+    (_PLANT_STRONG[7], "first goes went come comes came full start"),
+    (_PLANT_STRONG[9], "close closes closed closing closure shut shuts shutting shutter idle idles idled idling mothball wind winds winding pull pulls pulled pulling consolidat"),
+    (_PLANT_STRONG[10], "lay lays laying layoff layoffs job cut cuts cutting redundanc"),
+    (_PLANT_STRONG[11], "acquir acquisition buy buys buying bought buyout purchas takeover take takes sell sells selling sold sale divest merger"),
+    (_PLANT_WEAK[0], "to will would plan plans set intends aims"),
+    (_PLANT_WEAK[1], "expan scal scales boost bolster doubl tripl increas add adds adding augment upgrad extend invest"),
+    (_PLANT_WEAK[2], "expansion"),
+    (_PLANT_WEAK[4], "new additional"),
+    (_PLANT_WEAK[5], "addition"),
+    (_PLANT_BUILD[0], "building build construct"),
+    (_PLANT_BUILD[1], "set sets"),
+    (_PLANT_BUILD[2], "creat add adds adding added hire hires hiring hired plot plots"),
+    (_ACQUISITION, "acquir acquisition buy buys buying bought buyout purchas takeover take takes sell sells selling sold sale divest merger"),
+    (_LICENSING, "licen royalt co codevelop commercialization commercialisation drug discovery research platform option out develop workforce training learning education innovation"),
+    (_RAW_MATERIAL, "raw consumables cell culture resin resins single bioprocess bioprocessing equipment supply filters"),
+    (_TERMINATION, "terminat cancel scrap end ends ended exit exits exited pull pulls walk walks streamlin downsiz"),
+    (_PROSPECTIVE, "audit inspection visit visits visited visiting talks negotiat bid bids bidding pursu seek seeks seeking hope hopes aim aims courting consider"),
+    (_LAWSUIT, "lawsuit litigation class settle settles settled settlement sues sued court complaint bpcia patent arbitration injunction"),
+    (_INSPECTION_FINDINGS, "483 483s warning deficienc observations wrist import recall recalls consent quality control contaminat violations"),
+    (_UNDISCLOSED, "undisclosed unnamed unidentified anonymous a an big u us european asian japanese chinese korean"),
+    (_CDMO_WORDS, "cdmo cmo cdo crdmo contract contractor toll manufacturing fill pharmazulieferer sous"),
+    (_COMMERCIAL, "commercial commercialization commercialisation late"),
+    (_CLINICAL, "clinical phase early"),
+):
+    _anchor(_rule, _first_words)
+for _name, _rule in _MODALITIES:
+    _rule.anchored = True
 
 
 def _entities(doc: _Doc, labels: tuple[Label, ...]) -> Entities:
@@ -786,7 +971,7 @@ def _declared_cdmo(doc: _Doc) -> str | None:
 
 
 def _maker_before_verb(doc: _Doc) -> str | None:
-    for m in _MAKE_FOR.finditer(doc.lower):
+    for m in _MAKE_FOR.finditer(doc):
         before = [x for x in doc.mentions if x.end <= m.start() and m.start() - x.end < 40]
         if before:
             return before[-1].company
@@ -814,11 +999,11 @@ def _pick_client(doc: _Doc, cdmo: str | None) -> str | None:
         if cdmo and (m.company == cdmo or vocab.related(m.company, cdmo)):
             continue
         company = vocab.get(m.company)
-        if company is None or company.is_cdmo and not company.roles & {"pharma", "biotech"}:
+        if company is None or (company.is_cdmo and not company.roles & {"pharma", "biotech"}):
             continue
         if company.roles & {"pharma", "biotech", "government"}:
             return m.company
-    if _UNDISCLOSED.search(doc.lower):
+    if _UNDISCLOSED.first(doc):
         return "undisclosed"
     return None
 
@@ -849,13 +1034,13 @@ def _site(doc: _Doc) -> str | None:
 
 def _modality(doc: _Doc) -> str | None:
     for name, pattern in _MODALITIES:
-        if pattern.search(doc.lower):
+        if pattern.search(doc, doc.lower):
             return name
     return None
 
 
 def _stage(doc: _Doc) -> str | None:
-    commercial, clinical = bool(_COMMERCIAL.search(doc.lower)), bool(_CLINICAL.search(doc.lower))
+    commercial, clinical = bool(_COMMERCIAL.first(doc)), bool(_CLINICAL.first(doc))
     if commercial and clinical:
         return "clinical and commercial"
     return "commercial" if commercial else "clinical" if clinical else None

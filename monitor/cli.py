@@ -172,6 +172,169 @@ def poll(
     )
 
 
+class _Progress:
+    """A progress bar on a terminal, plain log lines otherwise."""
+
+    def __init__(self, unit: str) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TaskProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.console = Console(stderr=True)
+        self.unit = unit
+        self.done = 0
+        self.bar = (
+            Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TaskProgressColumn(),
+                TextColumn("{task.fields[rate]}"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=self.console,
+            )
+            if self.console.is_terminal
+            else None
+        )
+        self.task = self.bar.add_task(unit, total=None, rate="") if self.bar else None
+        self.started = datetime.now(UTC)
+
+    def __enter__(self) -> _Progress:
+        if self.bar:
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar:
+            self.bar.stop()
+
+    def total(self, n: int) -> None:
+        if self.bar and self.task is not None:
+            self.bar.update(self.task, total=n)
+
+    def advance(self, description: str, n: int) -> None:
+        self.done += n
+        seconds = max((datetime.now(UTC) - self.started).total_seconds(), 1e-6)
+        rate = f"{self.done / seconds:,.0f} {self.unit}/s"
+        if self.bar and self.task is not None:
+            self.bar.update(self.task, advance=n, description=description, rate=rate)
+        else:
+            click.echo(f"{description}: {self.done} {self.unit} ({rate})", err=True)
+
+
+@main.command()
+@config_options
+@click.option("--since", metavar="DATE", help="Stop at items published before DATE (YYYY-MM-DD, ISO time or 30d).")
+@click.option("--until", metavar="DATE", help="Skip items published after DATE.")
+@click.option("--feed", "feed_names", multiple=True, metavar="NAME", help="Only this feed (repeatable).")
+@click.option(
+    "--notify",
+    type=click.Choice(["none", "digest", "all"]),
+    default="none",
+    show_default=True,
+    help="none: store, classify and group only; digest: one summary per rule; all: normal alerts, paced.",
+)
+@click.option(
+    "--from",
+    "source",
+    type=click.Path(exists=True, path_type=Path),
+    help="Import local RSS/Atom files, a folder of them, or JSON lines (id, title, summary, url, source, "
+    "published) instead of fetching.",
+)
+@click.option("--restart", is_flag=True, help="Start over instead of resuming an interrupted backfill.")
+@click.pass_context
+def backfill(
+    ctx: click.Context,
+    feeds: str | None,
+    alerts: str | None,
+    db: str | None,
+    since: str | None,
+    until: str | None,
+    feed_names: tuple[str, ...],
+    notify: str,
+    source: Path | None,
+    restart: bool,
+) -> None:
+    """Bring in history without flooding Slack: each feed as far back as it allows, or local files.
+
+    Pages back through RFC 5005 archive links, WordPress ?paged=N, or a feed's `backfill:` URL template.
+    Resumable (an interrupted run continues where it stopped) and idempotent (a rerun adds nothing).
+    """
+    from monitor.backfill import run_backfill
+    from monitor.digest import make_backfill_digests
+    from monitor.pipeline import sync_config
+
+    settings = _settings(ctx, feeds, alerts, db)
+    configuration = _load_or_exit(settings)
+    known = {f.name: f for f in configuration.feeds}
+    unknown = [n for n in feed_names if n not in known]
+    if unknown:
+        _fail(f"unknown feed(s): {', '.join(unknown)} (names are listed in {settings.feeds_path})")
+    specs = [known[n] for n in feed_names] if feed_names else [f for f in configuration.feeds if f.enabled]
+    try:
+        pipeline = build_pipeline(settings, configuration.rules)
+        sync_config(pipeline, configuration.feeds)
+        with _Progress("items") as progress:
+            summary = run_backfill(
+                pipeline, specs, since=_parse_since(since), until=_parse_since(until), notify=notify, source=source,
+                progress=progress.advance, total=progress.total, restart=restart,
+            )  # fmt: skip
+        if notify == "digest":
+            make_backfill_digests(pipeline.engine, configuration.rules, utc_now())
+        report = deliver_all(pipeline.engine, settings, configuration.rules) if notify != "none" else None
+    except MonitorError as exc:
+        _fail(f"error: {exc}")
+        return
+    click.echo(
+        f"backfill: {summary.pages} page(s), {summary.items_seen} items read, {summary.stored} stored, "
+        f"{summary.flagged} flagged, {summary.stories} new stories, {summary.alerts} alerts, "
+        f"{len(summary.errors)} error(s)" + (f"; alerts sent: {report.sent}" if report else "")
+    )
+    for error in summary.errors:
+        click.secho(f"  {error}", fg="yellow", err=True)
+
+
+@main.command()
+@config_options
+@click.option("--since", metavar="DATE", help="Only items first seen since DATE (YYYY-MM-DD, ISO time or 30d).")
+@click.option("--notify", type=click.Choice(["none", "digest", "all"]), default="none", show_default=True,
+              help="Alert newly found events: none (default), one digest per rule, or normal alerts.")  # fmt: skip
+@click.pass_context
+def reclassify(
+    ctx: click.Context, feeds: str | None, alerts: str | None, db: str | None, since: str | None, notify: str
+) -> None:
+    """Re-run the current classifier and story grouping over stored items and report what changed."""
+    from monitor.backfill import policy_for
+    from monitor.digest import make_backfill_digests
+    from monitor.reclassify import describe
+    from monitor.reclassify import reclassify as run_reclassify
+
+    settings = _settings(ctx, feeds, alerts, db)
+    configuration = _load_or_exit(settings)
+    try:
+        pipeline = build_pipeline(settings, configuration.rules)
+        with _Progress("items") as progress:
+            summary = run_reclassify(
+                pipeline, since=_parse_since(since), policy=policy_for(notify),
+                progress=lambda n: progress.advance("reclassify", n), total=progress.total,
+            )  # fmt: skip
+        if notify == "digest":
+            make_backfill_digests(pipeline.engine, configuration.rules, utc_now())
+        if notify != "none":
+            deliver_all(pipeline.engine, settings, configuration.rules)
+    except MonitorError as exc:
+        _fail(f"error: {exc}")
+        return
+    click.echo(describe(summary))
+
+
 @main.command()
 @config_options
 @click.option("--tick", default=30, show_default=True, help="Seconds between scheduler ticks.")

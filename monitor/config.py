@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from monitor.errors import ConfigError
-from monitor.types import FeedSpec
+from monitor.types import BackfillSpec, FeedSpec
 from monitor.yamlconf import Field, read_yaml
 
 MIN_INTERVAL = timedelta(minutes=5)
@@ -24,7 +24,8 @@ DEFAULT_INTERVAL = timedelta(minutes=30)
 
 _TOP_KEYS = {"defaults", "feeds"}
 _DEFAULT_KEYS = {"interval", "timezone", "enabled"}
-_FEED_KEYS = {"name", "url", "interval", "enabled", "tags", "timezone"}
+_FEED_KEYS = {"name", "url", "interval", "enabled", "tags", "timezone", "backfill"}
+_BACKFILL_KEYS = {"url", "first", "step", "max_pages"}
 _INTERVAL = re.compile(r"(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?")
 
 
@@ -134,12 +135,44 @@ def _read_feed(field: Field, defaults: dict[str, object], problems: list[str]) -
     enabled = fields["enabled"].boolean(problems) if "enabled" in fields else defaults["enabled"]
     timezone = _timezone(fields["timezone"], problems) if "timezone" in fields else defaults["timezone"]
     tags = fields["tags"].text_list(problems) if "tags" in fields else ()
+    backfill = _backfill(fields["backfill"], problems) if "backfill" in fields else None
     if len(problems) > before or name is None or url is None:
         return None
     assert isinstance(interval, timedelta) and isinstance(enabled, bool) and isinstance(timezone, str)
     return FeedSpec(
-        name=name, url=url, interval=interval, enabled=enabled, tags=tags, timezone=timezone, line=field.line
+        name=name,
+        url=url,
+        interval=interval,
+        enabled=enabled,
+        tags=tags,
+        timezone=timezone,
+        backfill=backfill,
+        line=field.line,
     )
+
+
+def _backfill(field: Field, problems: list[str]) -> BackfillSpec | None:
+    """`backfill: {url: 'https://x/feed/?paged={page}', first: 2, step: 1, max_pages: 50}`."""
+    fields = field.mapping(_BACKFILL_KEYS, problems)
+    if "url" not in fields:
+        problems.append(field.error("url: missing; give a URL template with {page} or {offset}"))
+        return None
+    url = _url(fields["url"], problems)
+    if url is not None and "{page}" not in url and "{offset}" not in url:
+        problems.append(fields["url"].error("the template needs {page} or {offset} where the page number goes"))
+        return None
+    numbers: dict[str, int] = {}
+    for key, default, low, high in (("first", 2, 0, 100_000), ("step", 1, 1, 10_000), ("max_pages", 50, 1, 1000)):
+        value = fields[key].number(problems) if key in fields else float(default)
+        if value is None:
+            continue
+        if not value.is_integer() or not low <= value <= high:
+            problems.append(fields[key].error(f"expected a whole number from {low} to {high}"))
+            continue
+        numbers[key] = int(value)
+    if url is None or len(numbers) < 3:
+        return None
+    return BackfillSpec(url=url, first=numbers["first"], step=numbers["step"], max_pages=numbers["max_pages"])
 
 
 def _check_unique(specs: list[FeedSpec], path: Path, problems: list[str]) -> None:

@@ -37,15 +37,27 @@ def next_poll_at(
     return now + delay
 
 
-def may_alert(*, baseline_done: bool, published: datetime | None, now: datetime, notify: bool) -> bool:
+@dataclass(frozen=True, slots=True)
+class AlertPolicy:
+    """Whether and how new stories alert: live polls alert recent news; backfills choose (--notify)."""
+
+    notify: bool = True
+    status: str = "pending"  # the outbox status of new alerts; "held-backfill" collects a backfill digest
+    max_age: timedelta | None = MAX_ALERT_AGE  # None: any age (a backfill asked to alert)
+
+
+QUIET = AlertPolicy(notify=False)
+
+
+def may_alert(*, published: datetime | None, now: datetime, policy: AlertPolicy) -> bool:
     """Whether a new flagged item may alert.
 
-    The first successful poll of a feed is a baseline (adding a feed never floods Slack), backfills and
-    `--notify none` never alert, and an item published long ago is history, not news.
+    The first successful poll of a feed is a baseline (the caller passes QUIET, so adding a feed never
+    floods Slack), `--notify none` never alerts, and an item published long ago is history, not news.
     """
-    if not notify or not baseline_done:
+    if not policy.notify:
         return False
-    return published is None or now - published <= MAX_ALERT_AGE
+    return policy.max_age is None or published is None or now - published <= policy.max_age
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,3 +60,27 @@ def make_digests(engine: Engine, rules: Sequence[AlertRule], now: datetime) -> i
                 alert.status = "digested"
             state.last_sent_at = now
     return created
+
+
+def make_backfill_digests(engine: Engine, rules: Sequence[AlertRule], now: datetime) -> int:
+    """`backfill --notify digest`: one summary per rule of the stories the backfill found."""
+    created = 0
+    with store.transaction(engine) as session:
+        held = list(session.exec(select(Alert).where(Alert.status == "held-backfill").order_by(col(Alert.id))))
+        by_rule: dict[str, list[Alert]] = {}
+        for alert in held:
+            by_rule.setdefault(alert.rule, []).append(alert)
+        destinations = {rule.name: rule.destination for rule in rules}
+        for rule_name, alerts in by_rule.items():
+            story_ids = list(dict.fromkeys(a.story_id for a in alerts))
+            for part, start in enumerate(range(0, len(story_ids), DIGEST_MAX_STORIES)):
+                chunk = story_ids[start : start + DIGEST_MAX_STORIES]
+                key = f"backfill-digest:{rule_name}:{now.isoformat()}:{part}"
+                destination = destinations.get(rule_name, alerts[0].destination)
+                digest = Alert(dedupe_key=key, story_id=chunk[0], rule=rule_name, destination=destination,
+                               kind="digest", created_at=now, payload=json.dumps(chunk))  # fmt: skip
+                if store.enqueue_alert(session, digest):
+                    created += 1
+            for alert in alerts:
+                alert.status = "digested"
+    return created

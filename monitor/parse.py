@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import calendar
 import email.utils
+import io
 import re
 import time
 from dataclasses import dataclass
@@ -27,6 +28,21 @@ from monitor.types import ParsedItem
 from monitor.urls import canonical_url, clean_url, outlet
 
 MAX_ITEMS_PER_FEED = 500
+MAX_ENTITY_EXPANSION = 256 * 1024  # characters that declared XML entities may add to a document
+_ENTITY_DECL = re.compile(r"""<!ENTITY\s+(%\s+)?([^\s%;&"'<>]+)\s+(?:"([^"]*)"|'([^']*)'|[^>]*)>""")
+_ENTITY_REF = re.compile(r"&([^\s#;&]+);")
+_PREDEFINED = frozenset({"amp", "lt", "gt", "quot", "apos"})
+_FEEDPARSER_ENTITY = re.compile(rb"^\s*<!ENTITY([^>]*?)>", re.MULTILINE)  # feedparser.sanitizer's pattern
+_WIDE_STARTS = (
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\x00<", "utf-32-be"),
+    (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\xfe\xff", "utf-16"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\x00<", "utf-16-be"),
+    (b"<\x00", "utf-16-le"),
+)
 FUTURE_TOLERANCE = timedelta(days=1)
 _TZ_SUFFIX = re.compile(r"(?:[+-]\d{2}:?\d{2}|Z|\b(?:GMT|UTC|UT|[ECMP][SD]T|KST|JST|CET|CEST|BST))\s*$", re.I)
 _EXTRA_FORMATS = (
@@ -47,6 +63,8 @@ class ParsedFeed:
     items: tuple[ParsedItem, ...]
     skipped: int = 0
     bozo: str | None = None
+    older: str | None = None  # RFC 5005: the archive (prev-archive) or page (next) of older entries
+    generator: str = ""
 
 
 def parse_feed(
@@ -55,9 +73,12 @@ def parse_feed(
     """Parse `body` (as fetched from `final_url`) into normalised items."""
     parse_headers = {k: v for k, v in headers.items() if k.lower() != "content-location"}
     parse_headers.setdefault("content-type", "application/xml")
+    if not body.strip():
+        raise ParseError(f"empty document at {final_url}: no feed to read")
+    body = _defuse_entities(body, final_url)
     try:
         parsed = feedparser.parse(
-            body, response_headers=parse_headers, sanitize_html=False, resolve_relative_uris=False
+            io.BytesIO(body), response_headers=parse_headers, sanitize_html=False, resolve_relative_uris=False
         )
     except Exception as exc:  # feedparser raises on some hostile inputs instead of setting bozo
         raise ParseError(f"feedparser failed on {final_url}: {type(exc).__name__}: {exc}") from exc
@@ -65,6 +86,8 @@ def parse_feed(
     bozo = parsed.get("bozo_exception")
     if not entries and bozo is not None and not parsed.get("feed"):
         raise ParseError(f"not a feed at {final_url}: {type(bozo).__name__}: {bozo}")
+    if not entries and not parsed.get("version"):
+        raise ParseError(f"not a feed at {final_url}: no RSS, Atom or JSON feed found (an HTML page?)")
     tz = ZoneInfo(timezone)
     items: list[ParsedItem] = []
     skipped = 0
@@ -76,13 +99,63 @@ def parse_feed(
             continue
         seen.add(item.guid)
         items.append(item)
-    feed_title = plain_text(str((parsed.get("feed") or {}).get("title") or ""), limit=300)
+    feed_meta = parsed.get("feed") or {}
     return ParsedFeed(
-        title=feed_title,
+        title=plain_text(str(feed_meta.get("title") or ""), limit=300),
         items=tuple(items),
         skipped=skipped + max(0, len(entries) - MAX_ITEMS_PER_FEED),
         bozo=f"{type(bozo).__name__}: {bozo}" if bozo is not None else None,
+        older=_older_link(feed_meta, final_url),
+        generator=str(feed_meta.get("generator") or "")[:200],
     )
+
+
+def _older_link(feed_meta: Any, final_url: str) -> str | None:
+    """RFC 5005 archive or paging link to older entries, resolved against the document's URL."""
+    links = {str(link.get("rel")): str(link.get("href") or "") for link in feed_meta.get("links") or []}
+    href = links.get("prev-archive") or links.get("next")
+    if not href:
+        return None
+    absolute = urljoin(final_url, href)
+    return absolute if urlsplit(absolute).scheme in ("http", "https") else None
+
+
+def _defuse_entities(body: bytes, final_url: str) -> bytes:
+    """Refuse XML entity bombs before feedparser sees them; keep backslashes in entity values literal.
+
+    Expat limits expansion on the strict path, but when strict parsing fails feedparser's loose parser
+    expands the "safe" (text-only) entities itself, without limit: one 1 MB entity referenced 5,000
+    times is 5 GB. Nested declarations (billion laughs) are refused too. feedparser also re-inserts
+    entity declarations through `re.sub`, so a backslash in a value (`C:\\temp`) raised or turned into a
+    tab (feedparser#599); they are doubled here exactly where feedparser's own pattern will read them.
+    """
+    text = _as_text(body)
+    if "<!ENTITY" not in text:
+        return body
+    declared = {m.group(2): m.group(3) if m.group(3) is not None else m.group(4) for m in _ENTITY_DECL.finditer(text)}
+    expansion = 0
+    for name, value in declared.items():
+        if value is None:
+            continue  # external (SYSTEM/PUBLIC) entities are never resolved
+        nested = {ref for ref in _ENTITY_REF.findall(value) if ref not in _PREDEFINED}
+        if nested:
+            raise ParseError(f"refused {final_url}: nested XML entity declarations (an entity bomb?)")
+        expansion += len(value) * text.count(f"&{name};")
+        if expansion > MAX_ENTITY_EXPANSION:
+            raise ParseError(
+                f"refused {final_url}: XML entities would expand to more than {MAX_ENTITY_EXPANSION // 1024} KiB"
+            )
+    if b"\\" in body:
+        body = _FEEDPARSER_ENTITY.sub(lambda m: m.group(0).replace(b"\\", b"\\\\"), body)
+    return body
+
+
+def _as_text(body: bytes) -> str:
+    """The document as text for the entity check: UTF-32/16 when it starts like that, else byte-wise."""
+    for marks, codec in _WIDE_STARTS:
+        if body.startswith(marks):
+            return body.decode(codec, "replace")
+    return body.decode("latin-1")
 
 
 def normalise_entry(entry: Any, *, final_url: str, tz: ZoneInfo, now: datetime) -> ParsedItem | None:
@@ -114,6 +187,8 @@ def _link(entry: Any, final_url: str) -> str | None:
     href = str(entry.get("link") or "").strip()
     if not href:
         return None
+    if entry.get("guidislink") and href == str(entry.get("id") or "").strip() and not urlsplit(href).scheme:
+        return None  # feedparser copied a non-URL <guid> (`12345`) into the link: it is no address
     absolute = urljoin(final_url, href)
     if urlsplit(absolute).scheme not in ("http", "https"):
         return None  # javascript:, data:, file: links are never shown or followed

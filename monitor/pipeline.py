@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from monitor import store
 from monitor.classify import CLASSIFIER_VERSION, classify
-from monitor.decide import alert_key, may_alert, next_poll_at, routes_for
+from monitor.decide import QUIET, AlertPolicy, alert_key, may_alert, next_poll_at, routes_for
 from monitor.errors import FeedError, FetchError
 from monitor.fetch import FetchResult, fetch
 from monitor.grouping import assign_story, fingerprint
@@ -159,9 +159,8 @@ def process_fetch(
         return _record_failure(pipeline, snap, exc, now)
     with store.transaction(pipeline.engine) as session:
         feed = _feed_row(session, snap)
-        counts = ingest(
-            pipeline, session, feed, parsed.items, now, notify=notify and snap.baseline_done, feed_tags=snap.tags
-        )
+        policy = AlertPolicy() if notify and snap.baseline_done else QUIET
+        counts = ingest(pipeline, session, feed, parsed.items, now, policy=policy, feed_tags=snap.tags)
         status = "ok" if snap.baseline_done else "baseline"
         feed.baseline_done = True
         _mark_success(feed, snap, outcome, now, body_hash)
@@ -207,7 +206,7 @@ def ingest(
     items: Iterable[ParsedItem],
     now: datetime,
     *,
-    notify: bool,
+    policy: AlertPolicy,
     feed_tags: tuple[str, ...] = (),
 ) -> IngestCounts:
     """Store the feed's new items, group flagged ones into stories and enqueue their alerts.
@@ -234,7 +233,7 @@ def ingest(
         if not classification.flagged:
             continue
         counts.flagged += 1
-        _place_in_story(pipeline, session, index, feed, item, parsed, classification, same_link, now, notify,
+        place_in_story(pipeline, session, index, feed, item, parsed, classification, same_link, now, policy,
                         feed_tags, counts)  # fmt: skip
     return counts
 
@@ -256,7 +255,7 @@ def _item_row(feed_id: int, parsed: ParsedItem, classification: Classification, 
     )
 
 
-def _place_in_story(
+def place_in_story(
     pipeline: Pipeline,
     session: Session,
     index: SqlStoryIndex,
@@ -266,7 +265,7 @@ def _place_in_story(
     classification: Classification,
     same_link: Item | None,
     now: datetime,
-    notify: bool,
+    policy: AlertPolicy,
     feed_tags: tuple[str, ...],
     counts: IngestCounts,
 ) -> None:
@@ -285,7 +284,7 @@ def _place_in_story(
         counts.stories += 1
         counts.story_ids.append(story.id)
         # An item whose link is already stored was seen before: it never alerts again.
-        if same_link is None and may_alert(baseline_done=True, published=parsed.published, now=now, notify=notify):
+        if same_link is None and may_alert(published=parsed.published, now=now, policy=policy):
             facts = StoryFacts(
                 labels=classification.labels,
                 entities=classification.entities,
@@ -296,7 +295,7 @@ def _place_in_story(
             )
             for route in routes_for(pipeline.rules, facts, pipeline.canonical):
                 key = alert_key(story.id, route.destination, "new")
-                status = "held" if route.rule.mode == "digest" else "pending"
+                status = "held" if route.rule.mode == "digest" and policy.status == "pending" else policy.status
                 alert = Alert(dedupe_key=key, story_id=story.id, item_id=item.id, rule=route.rule.name,
                               destination=route.destination, kind="new", status=status, created_at=now)  # fmt: skip
                 if store.enqueue_alert(session, alert):

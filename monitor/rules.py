@@ -134,7 +134,9 @@ def _read_rule(root: Field, path: Path, problems: list[str]) -> AlertRule | None
         problems.append(fields["mode"].error(f"expected one of {', '.join(MODES)}"))
     schedule = _schedule(fields.get("schedule"), problems)
     if mode == "digest" and "schedule" not in fields:
-        problems.append(f"{path}:{root.line}: schedule: missing; a digest rule needs a cron schedule like '0 8 * * 1-5'")
+        problems.append(
+            f"{path}:{root.line}: schedule: missing; a digest rule needs a cron schedule like '0 8 * * 1-5'"
+        )
     min_value = fields["min_value_usd"].number(problems) if "min_value_usd" in fields else None
     enabled = fields["enabled"].boolean(problems) if "enabled" in fields else True
     if len(problems) > before or name is None or enabled is None or follow_up is None or mode is None:

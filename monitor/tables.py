@@ -143,3 +143,14 @@ class DigestState(SQLModel, table=True):
 
     rule: str = Field(primary_key=True)
     last_sent_at: datetime | None = _utc_column()
+
+
+class BackfillState(SQLModel, table=True):
+    """Where a feed's backfill stands, so an interrupted run resumes at the next page."""
+
+    feed: str = Field(primary_key=True)
+    window: str = ""  # the --since/--until of the run this position belongs to
+    next_url: str | None = None
+    pages: int = 0
+    items: int = 0
+    done: bool = False

@@ -24,7 +24,18 @@ class FeedSpec:
     enabled: bool = True
     tags: tuple[str, ...] = ()
     timezone: str = "UTC"
+    backfill: BackfillSpec | None = None
     line: int = 0  # line of the entry in feeds.yaml, for messages
+
+
+@dataclass(frozen=True, slots=True)
+class BackfillSpec:
+    """How to page back through a feed's history: a URL template with {page} or {offset}."""
+
+    url: str
+    first: int = 2
+    step: int = 1
+    max_pages: int = 50
 
 
 @dataclass(frozen=True, slots=True)

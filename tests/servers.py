@@ -12,7 +12,7 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import formatdate
@@ -30,6 +30,15 @@ class Route:
     delay_s: float = 0.0
     conditional: bool = True  # honour If-None-Match / If-Modified-Since
     modified: float = 1_700_000_000.0  # Last-Modified, advanced by FeedServer.set on every change
+    # Fault hooks (robustness tests): called when the request arrives, before any answer / after the answer.
+    before: Callable[[], None] | None = None
+    after: Callable[[], None] | None = None
+    # Hostile behaviour: "" (normal), "drip" (body one byte every drip_s), "blackhole" (accept, never
+    # answer for hold_s), "truncate" (full Content-Length, half the body, close), "short_length"
+    # (Content-Length: 100, whole body), "huge_header" (a 1 MB header line).
+    mode: str = ""
+    drip_s: float = 0.5
+    hold_s: float = 5.0
 
 
 class FeedServer:
@@ -77,6 +86,10 @@ class FeedServer:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
+                if route.before is not None:
+                    route.before()
+                if route.mode and self._hostile(route):
+                    return
                 if route.delay_s:
                     time.sleep(route.delay_s)
                 etag = '"' + hashlib.sha1(route.body).hexdigest()[:16] + '"'
@@ -98,6 +111,43 @@ class FeedServer:
                     self.send_header(key, value)
                 self.end_headers()
                 self.wfile.write(route.body)
+                self.wfile.flush()
+                if route.after is not None:
+                    route.after()
+
+            def _hostile(self, route: Route) -> bool:
+                """Misbehave as `route.mode` says; False when the mode is a normal answer after all."""
+                body = route.body
+                try:
+                    if route.mode == "blackhole":
+                        time.sleep(route.hold_s)
+                        self.close_connection = True
+                        return True
+                    self.send_response(route.status)
+                    self.send_header("Content-Type", route.content_type)
+                    for key, value in route.headers.items():
+                        self.send_header(key, value)
+                    if route.mode == "huge_header":
+                        self.send_header("X-Padding", "a" * (1024 * 1024))
+                    if route.mode == "short_length":
+                        self.send_header("Content-Length", "100")
+                    elif route.mode != "drip":
+                        self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    if route.mode == "drip":
+                        for index in range(len(body)):
+                            self.wfile.write(body[index : index + 1])
+                            self.wfile.flush()
+                            time.sleep(route.drip_s)
+                    elif route.mode == "truncate":
+                        self.wfile.write(body[: len(body) // 2])
+                    else:
+                        self.wfile.write(body)
+                    self.wfile.flush()
+                except OSError:  # the client gave up: that is the point of these routes
+                    pass
+                self.close_connection = True
+                return True
 
         return Handler
 
@@ -125,6 +175,10 @@ class SlackStandIn:
         # answers for the next posts: (status, body, headers[, store]); store=True keeps the message first
         self.script: list[tuple[Any, ...]] = []
         self.messages: list[dict[str, Any]] = []  # messages Slack "stored" (for conversations.history)
+        # Fault hooks (robustness tests) for message posts without a script entry: `before_store` runs when
+        # the post arrives (Slack has not kept it), `after_store` once Slack kept it, before the answer.
+        self.before_store: Callable[[SlackCall], None] | None = None
+        self.after_store: Callable[[SlackCall], None] | None = None
         self._lock = threading.Lock()
         self._ts = 1_700_000_000
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -159,9 +213,12 @@ class SlackStandIn:
                     body = {k: v[0] for k, v in parse_qs(raw).items()}
                 path = urlsplit(self.path).path
                 is_post = path.endswith("chat.postMessage") or path.startswith("/services/")
+                call = SlackCall(path, body, {k.lower(): v for k, v in self.headers.items()})
                 with stand_in._lock:
-                    stand_in.calls.append(SlackCall(path, body, {k.lower(): v for k, v in self.headers.items()}))
+                    stand_in.calls.append(call)
                     scripted = stand_in.script.pop(0) if stand_in.script and is_post else None
+                if scripted is None and is_post and stand_in.before_store is not None:
+                    stand_in.before_store(call)
                 if scripted is not None:
                     status, answer, headers = scripted[:3]
                     if len(scripted) > 3 and scripted[3]:  # Slack kept the message, then failed to answer well
@@ -171,6 +228,10 @@ class SlackStandIn:
                     self._reply(status, answer, headers)
                     return
                 if path.startswith("/services/"):
+                    with stand_in._lock:
+                        stand_in.messages.append({**body, "ts": None})
+                    if stand_in.after_store is not None:
+                        stand_in.after_store(call)
                     self._reply(200, "ok", {})
                     return
                 if path.endswith("chat.postMessage"):
@@ -178,6 +239,8 @@ class SlackStandIn:
                         stand_in._ts += 1
                         ts = f"{stand_in._ts}.000100"
                         stand_in.messages.append({**body, "ts": ts})
+                    if stand_in.after_store is not None:
+                        stand_in.after_store(call)
                     self._reply(200, {"ok": True, "channel": "C0TEST", "ts": ts}, {})
                     return
                 if path.endswith("conversations.list"):

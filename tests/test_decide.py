@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from monitor.decide import MAX_ALERT_AGE, MAX_BACKOFF, alert_key, may_alert, next_poll_at, routes_for
+from monitor.decide import (
+    MAX_ALERT_AGE,
+    MAX_BACKOFF,
+    QUIET,
+    AlertPolicy,
+    alert_key,
+    may_alert,
+    next_poll_at,
+    routes_for,
+)
 from monitor.rules import AlertRule, StoryFacts, rule_matches
 from monitor.types import Entities
 
@@ -39,12 +48,14 @@ def test_next_poll_uses_interval_with_jitter_backoff_and_retry_after() -> None:
     assert next_poll_at(NOW, interval, retry_after=7200) == NOW + timedelta(hours=2)
 
 
-def test_may_alert_only_after_baseline_for_recent_items_when_notifying() -> None:
-    assert may_alert(baseline_done=True, published=NOW - timedelta(hours=1), now=NOW, notify=True)
-    assert may_alert(baseline_done=True, published=None, now=NOW, notify=True)
-    assert not may_alert(baseline_done=False, published=NOW, now=NOW, notify=True)
-    assert not may_alert(baseline_done=True, published=NOW, now=NOW, notify=False)
-    assert not may_alert(baseline_done=True, published=NOW - MAX_ALERT_AGE - timedelta(hours=1), now=NOW, notify=True)
+def test_may_alert_only_for_recent_items_when_notifying() -> None:
+    live = AlertPolicy()
+    assert may_alert(published=NOW - timedelta(hours=1), now=NOW, policy=live)
+    assert may_alert(published=None, now=NOW, policy=live)
+    assert not may_alert(published=NOW, now=NOW, policy=QUIET)  # baseline and --notify none
+    assert not may_alert(published=NOW - MAX_ALERT_AGE - timedelta(hours=1), now=NOW, policy=live)
+    backfill_all = AlertPolicy(max_age=None)
+    assert may_alert(published=NOW - timedelta(days=400), now=NOW, policy=backfill_all)
 
 
 def test_watchlist_matches_through_aliases() -> None:
