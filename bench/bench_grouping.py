@@ -59,8 +59,11 @@ def base_fingerprints(count: int, seed: int = 7) -> list[StoryFingerprint]:
     for n in range(count):
         fields = {
             "cdmo": cdmos[min(int(rng.paretovariate(1.2)) - 1, len(cdmos) - 1)],
-            "client": rng.choice(clients), "site": rng.choice(sites), "drug": _name(rng).lower() + "mab",
-            "value": f"${rng.randint(10, 2000)} million", "jobs": rng.randint(50, 900),
+            "client": rng.choice(clients),
+            "site": rng.choice(sites),
+            "drug": _name(rng).lower() + "mab",
+            "value": f"${rng.randint(10, 2000)} million",
+            "jobs": rng.randint(50, 900),
         }
         title = rng.choice(_TEMPLATES).format(**fields)
         summary = f"{fields['cdmo']} said on {rng.choice(['Monday', 'Tuesday'])} the agreement covers {fields['drug']}."
@@ -150,11 +153,15 @@ def main() -> None:
         queries = base_fingerprints(args.queries, seed=99)[: args.queries // 2] + bases[: args.queries // 2]
         assign, add, joined = measure(path, queries, args.items)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"stored items: {args.items:,} (synthetic, over {SPAN_DAYS} days); archive built in {build_s:.1f} s, "
-          f"SQLite file {size_mb:,.0f} MB")
+    print(
+        f"stored items: {args.items:,} (synthetic, over {SPAN_DAYS} days); archive built in {build_s:.1f} s, "
+        f"SQLite file {size_mb:,.0f} MB"
+    )
     print(f"classify + fingerprint (synthetic items): {fp_ms:.3f} ms per item")
-    print(f"assign_story via SqlStoryIndex: median {assign:.3f} ms per item ({len(queries)} queries, "
-          f"{joined} joined a story)")
+    print(
+        f"assign_story via SqlStoryIndex: median {assign:.3f} ms per item ({len(queries)} queries, "
+        f"{joined} joined a story)"
+    )
     print(f"SqlStoryIndex.add: median {add:.3f} ms per item")
     print(f"peak memory (RSS): {peak_mb:,.0f} MB")
 

@@ -142,7 +142,8 @@ def backfill_feed(
             _finish(pipeline, spec.name)
             return
         in_window = [item for item in parsed.items if _in_window(item, since, until)]
-        reached_since = since is not None and all(i.published is not None and i.published < since for i in parsed.items)
+        # pages run from newest to oldest: a page reaching past --since is the last one needed
+        reached_since = since is not None and any(i.published is not None and i.published < since for i in parsed.items)
         following = None if reached_since else next_page(spec, page_index, parsed)
         if following == url:
             following = None

@@ -24,13 +24,13 @@ from __future__ import annotations
 import re
 import sys
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from monitor.money import Amount, StatedValue, find_amounts, pick_value
 from monitor.types import Classification, Entities, Label
-from monitor.vocabulary import Mention, Vocabulary, VocabularyError, load_vocabulary, normalize_text
+from monitor.vocabulary import Mention, Vocabulary, VocabularyError, load_vocabulary, normalize_text, tokenize
 
 __all__ = [
     "CLASSIFIER_VERSION",
@@ -62,11 +62,11 @@ class _Doc:
     masked: str  # `lower` with company names blanked, so "Charles River Laboratories" is no lab
     title_end: int
     sentence_starts: tuple[int, ...]
-    stems: frozenset[str]  # words and word starts, for the rules' trigger check
+    positions: dict[str, list[int]]  # each word, and its first 4 and 5 letters -> where it starts
     mentions: tuple[Mention, ...]
     amounts: tuple[Amount, ...]
     vocabulary: Vocabulary
-    _starts: dict[str, list[int]] = field(default_factory=dict)  # trigger key -> word starts
+    _cache: dict[tuple[str, int], bool] = field(default_factory=dict)
 
     @property
     def title(self) -> str:
@@ -88,25 +88,25 @@ class _Doc:
     def mentions_between(self, start: int, end: int) -> list[Mention]:
         return [m for m in self.mentions if m.start >= start and m.end <= end]
 
-    def word_starts(self, key: str) -> list[int]:
-        """Offsets of the words that `key` (a trigger key) stands for."""
-        found = self._starts.get(key)
-        if found is None:
-            found = self._starts[key] = _word_starts(self.lower, key)
-        return found
+    def sentence_flag(self, name: str, pos: int, compute: Callable[[int, int], bool]) -> bool:
+        """`compute(start, end)` for the sentence around `pos`, cached per sentence."""
+        span = self.sentence_span(pos)
+        key = (name, span[0])
+        value = self._cache.get(key)
+        if value is None:
+            value = self._cache[key] = compute(*span)
+        return value
 
 
-def _word_starts(lower: str, key: str) -> list[int]:
-    found = []
-    i = lower.find(key)
-    while i >= 0:
-        end = i + len(key)
-        at_start = i == 0 or not lower[i - 1].isalnum()
-        whole_word = len(key) >= 4 or end == len(lower) or not lower[end].isalnum()
-        if at_start and whole_word:
-            found.append(i)
-        i = lower.find(key, i + 1)
-    return found
+def _positions(words: list[str], starts: list[int]) -> dict[str, list[int]]:
+    positions: dict[str, list[int]] = {}
+    for word, start in zip(words, starts, strict=True):
+        positions.setdefault(word, []).append(start)
+        if len(word) > 4:
+            positions.setdefault(word[:4], []).append(start)
+            if len(word) > 5:
+                positions.setdefault(word[:5], []).append(start)
+    return positions
 
 
 def _build_doc(title: str, summary: str, vocabulary: Vocabulary) -> _Doc:
@@ -115,13 +115,15 @@ def _build_doc(title: str, summary: str, vocabulary: Vocabulary) -> _Doc:
     lower = text.lower()
     if len(lower) != len(text):  # a few characters lowercase to two; keep offsets aligned
         lower = "".join(c.lower()[0] for c in text)
-    mentions = tuple(vocabulary.find(text))
+    words, word_starts = tokenize(lower)
+    mentions = tuple(vocabulary.find(text, words, word_starts))
     masked = list(lower)
     for m in mentions:
         masked[m.start : m.end] = "#" * (m.end - m.start)
     starts = tuple(_sentence_starts(text, len(title_n)))
     amounts = tuple(find_amounts(text))
-    return _Doc(text, lower, "".join(masked), len(title_n), starts, _stems(lower), mentions, amounts, vocabulary)
+    positions = _positions(words, word_starts)
+    return _Doc(text, lower, "".join(masked), len(title_n), starts, positions, mentions, amounts, vocabulary)
 
 
 _SENTENCE_END = re.compile(r"[.!?]['\"”]? (?=['\"“(]?[A-Z0-9])|\s[*•]\s|\s--?\s(?=[A-Z])")
@@ -179,7 +181,7 @@ class _Rule:
         self.keys = frozenset(_trigger_key(w) for w in words if _TRIGGER_WORD.fullmatch(w))
 
     def active(self, doc: _Doc) -> bool:
-        if self.keys and not self.keys.isdisjoint(doc.stems):
+        if self.keys and not self.keys.isdisjoint(doc.positions):
             return True
         for sub in self.subs:
             if sub in doc.lower:
@@ -208,8 +210,11 @@ class _Rule:
 
     def _anchored_matches(self, doc: _Doc) -> Iterator[re.Match[str]]:
         starts: set[int] = set()
-        for key in self.keys & doc.stems:
-            starts.update(doc.word_starts(key))
+        positions = doc.positions
+        for key in self.keys:
+            found = positions.get(key)
+            if found:
+                starts.update(found)
         match, lower, last_end = self.regex.match, doc.lower, -1
         for start in sorted(starts):
             if start < last_end:
@@ -261,19 +266,10 @@ def _strip_leading_boundaries(pattern: str) -> str | None:
 
 
 _TRIGGER_WORD = re.compile(r"[0-9a-z\u00c0-\u024f]+")
-_STEM_WORD = re.compile(r"[0-9a-z\u00c0-\u024f]+")
 
 
 def _trigger_key(word: str) -> str:
     return word if len(word) <= 4 else word[:5]
-
-
-def _stems(lower: str) -> frozenset[str]:
-    words = _STEM_WORD.findall(lower)
-    stems = set(words)
-    stems.update([w[:4] for w in words if len(w) > 4])
-    stems.update([w[:5] for w in words if len(w) > 5])
-    return frozenset(stems)
 
 
 _c = _Rule

@@ -90,8 +90,12 @@ def replay_time(row: dict[str, Any]) -> datetime | None:
 def parsed_item(row: dict[str, Any]) -> ParsedItem:
     published = datetime.fromisoformat(str(row["published"])).replace(tzinfo=UTC) if row.get("published") else None
     return ParsedItem(
-        guid=str(row["id"]), url=row.get("url"), title=str(row["title"]), summary=str(row.get("summary") or ""),
-        published=published, source=str(row.get("source") or ""),
+        guid=str(row["id"]),
+        url=row.get("url"),
+        title=str(row["title"]),
+        summary=str(row.get("summary") or ""),
+        published=published,
+        source=str(row.get("source") or ""),
     )
 
 
@@ -150,9 +154,13 @@ def score(
     gold = {row["id"]: row["story_id"] for row, _, _ in prepared}
     truth, predicted = _pairs(gold), _pairs(story_of)
     report = StoryReport(
-        items=len(prepared), stories=len(set(gold.values())), predicted_stories=len(set(story_of.values())),
-        undated_backfill=sum(1 for _, _, b in prepared if b), true_pairs=len(truth),
-        predicted_pairs=len(predicted), correct_pairs=len(truth & predicted),
+        items=len(prepared),
+        stories=len(set(gold.values())),
+        predicted_stories=len(set(story_of.values())),
+        undated_backfill=sum(1 for _, _, b in prepared if b),
+        true_pairs=len(truth),
+        predicted_pairs=len(predicted),
+        correct_pairs=len(truth & predicted),
     )
     for reason in reason_of.values():
         kind = re.sub(r"[\d.]+$", "", reason.split(":")[0]).strip() or reason
@@ -245,11 +253,15 @@ def format_report(report: StoryReport, show_errors: bool = True) -> str:
         lines += [f"  {name}: precision {p:.3f} recall {r:.3f}" for name, (p, r) in report.split.items()]
     if show_errors:
         lines.append(f"wrong merges ({len(report.wrong_merges)} pairs):")
-        lines += [f"  {x.first} | {x.second}: {x.first_title[:60]!r} ~ {x.second_title[:60]!r} [{x.reason}]"
-                  for x in report.wrong_merges]
+        lines += [
+            f"  {x.first} | {x.second}: {x.first_title[:60]!r} ~ {x.second_title[:60]!r} [{x.reason}]"
+            for x in report.wrong_merges
+        ]
         lines.append(f"missed merges ({len(report.missed_merges)} pairs):")
-        lines += [f"  {x.first} | {x.second}: {x.first_title[:60]!r} ~ {x.second_title[:60]!r} [{x.reason}]"
-                  for x in report.missed_merges]
+        lines += [
+            f"  {x.first} | {x.second}: {x.first_title[:60]!r} ~ {x.second_title[:60]!r} [{x.reason}]"
+            for x in report.missed_merges
+        ]
     return "\n".join(lines)
 
 

@@ -128,18 +128,59 @@ def jaccard(a: Sequence[int], b: Sequence[int]) -> float:
 # Light entity extraction from text: amounts in US dollars, salient names, event kind and phase
 
 _SCALE = {
-    "trillion": 1e12, "tn": 1e12, "tril": 1e12, "billion": 1e9, "bn": 1e9, "bln": 1e9, "b": 1e9,
-    "million": 1e6, "mn": 1e6, "mln": 1e6, "m": 1e6, "mil": 1e6, "crore": 1e7, "cr": 1e7,
-    "lakh": 1e5, "k": 1e3, "thousand": 1e3,
+    "trillion": 1e12,
+    "tn": 1e12,
+    "tril": 1e12,
+    "billion": 1e9,
+    "bn": 1e9,
+    "bln": 1e9,
+    "b": 1e9,
+    "million": 1e6,
+    "mn": 1e6,
+    "mln": 1e6,
+    "m": 1e6,
+    "mil": 1e6,
+    "crore": 1e7,
+    "cr": 1e7,
+    "lakh": 1e5,
+    "k": 1e3,
+    "thousand": 1e3,
 }
 # Fixed, approximate rates to US dollars: good enough to tell $120 million from $1.2 billion.
 _RATE = {
-    "usd": 1.0, "$": 1.0, "us$": 1.0, "dollars": 1.0, "dollar": 1.0,
-    "eur": 1.1, "€": 1.1, "euro": 1.1, "euros": 1.1, "gbp": 1.27, "£": 1.27, "pounds": 1.27,
-    "chf": 1.1, "francs": 1.1, "krw": 1 / 1350, "₩": 1 / 1350, "w": 1 / 1350, "won": 1 / 1350,
-    "jpy": 1 / 140, "¥": 1 / 140, "yen": 1 / 140, "inr": 1 / 83, "rs": 1 / 83, "rs.": 1 / 83,
-    "rupees": 1 / 83, "cny": 1 / 7.1, "rmb": 1 / 7.1, "yuan": 1 / 7.1, "sek": 0.095, "dkk": 0.147,
-    "sgd": 0.74, "aud": 0.66, "cad": 0.74,
+    "usd": 1.0,
+    "$": 1.0,
+    "us$": 1.0,
+    "dollars": 1.0,
+    "dollar": 1.0,
+    "eur": 1.1,
+    "€": 1.1,
+    "euro": 1.1,
+    "euros": 1.1,
+    "gbp": 1.27,
+    "£": 1.27,
+    "pounds": 1.27,
+    "chf": 1.1,
+    "francs": 1.1,
+    "krw": 1 / 1350,
+    "₩": 1 / 1350,
+    "w": 1 / 1350,
+    "won": 1 / 1350,
+    "jpy": 1 / 140,
+    "¥": 1 / 140,
+    "yen": 1 / 140,
+    "inr": 1 / 83,
+    "rs": 1 / 83,
+    "rs.": 1 / 83,
+    "rupees": 1 / 83,
+    "cny": 1 / 7.1,
+    "rmb": 1 / 7.1,
+    "yuan": 1 / 7.1,
+    "sek": 0.095,
+    "dkk": 0.147,
+    "sgd": 0.74,
+    "aud": 0.66,
+    "cad": 0.74,
 }
 _NUM = r"(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"
 _SCALES = r"(trillion|tril|tn|billion|bln|bn|b|million|mln|mn|mil|m|crore|cr|lakh|thousand|k)"
@@ -148,9 +189,7 @@ _MONEY_BEFORE = re.compile(
     r"\s?" + _NUM + r"(?:\s?" + _SCALES + r"\b)?",
     re.I,
 )
-_MONEY_AFTER = re.compile(
-    _NUM + r"\s?" + _SCALES + r"?\s?(won|dollars|euros?|yen|yuan|rupees|francs|pounds)\b", re.I
-)
+_MONEY_AFTER = re.compile(_NUM + r"\s?" + _SCALES + r"?\s?(won|dollars|euros?|yen|yuan|rupees|francs|pounds)\b", re.I)
 _MIN_DEAL_USD = 1e6  # "$63.50 per share" is not a deal value
 
 
@@ -304,17 +343,32 @@ def name_weight(token: str) -> float:
 _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(pattern, re.I))
     for kind, pattern in (
-        ("acquisition", r"\b(acquir\w*|acquisition|buy\w*|bought|purchas\w*|takeover|take over|divest\w*|"
-                        r"sell\w*|sale of|to sell|sold)\b"),
-        ("construction", r"\b(break\w* ground|groundbreaking|ground-breaking|topping[- ]out|"
-                         r"construction|begins? building|starts? building)\b"),
-        ("opening", r"\b(opens?|opening|opened|inaugurat\w*|ribbon|full-scale operations|"
-                    r"start\w* operations|unveil\w*)\b"),
-        ("closure", r"\b(clos(e|es|ing|ure) (of )?(the |its |a |two )?(\w+ )?(site|plant|facilit\w*)|"
-                    r"shut\w*|lay(s|ing)? off|layoffs?|job cuts|cut\w* \d+ jobs)\b"),
-        ("contract", r"\b(contract(?! (development|manufactur\w*|research|pharma\w*|drug)\b)|agreement|deal|pact|"
-                     r"letter of intent|mou|supply|partner\w*|collaborat\w*|tie-?up|orders?|manufactur\w* for|"
-                     r"to (make|produce|manufacture))\b"),
+        (
+            "acquisition",
+            r"\b(acquir\w*|acquisition|buy\w*|bought|purchas\w*|takeover|take over|divest\w*|"
+            r"sell\w*|sale of|to sell|sold)\b",
+        ),
+        (
+            "construction",
+            r"\b(break\w* ground|groundbreaking|ground-breaking|topping[- ]out|"
+            r"construction|begins? building|starts? building)\b",
+        ),
+        (
+            "opening",
+            r"\b(opens?|opening|opened|inaugurat\w*|ribbon|full-scale operations|"
+            r"start\w* operations|unveil\w*)\b",
+        ),
+        (
+            "closure",
+            r"\b(clos(e|es|ing|ure) (of )?(the |its |a |two )?(\w+ )?(site|plant|facilit\w*)|"
+            r"shut\w*|lay(s|ing)? off|layoffs?|job cuts|cut\w* \d+ jobs)\b",
+        ),
+        (
+            "contract",
+            r"\b(contract(?! (development|manufactur\w*|research|pharma\w*|drug)\b)|agreement|deal|pact|"
+            r"letter of intent|mou|supply|partner\w*|collaborat\w*|tie-?up|orders?|manufactur\w* for|"
+            r"to (make|produce|manufacture))\b",
+        ),
         ("investment", r"\b(invest(s|ed|ing|ment|ments)?|expan(d|ds|ded|ding|sion|sions))\b"),
         ("regulatory", r"\b(fda|ema|mfds|483s?|warning letter|inspection|approv\w*|licen[cs]e|regulator\w*)\b"),
         ("legal", r"\b(lawsuit|class action|settle\w*|litigation|sues|sued|court)\b"),
@@ -339,7 +393,7 @@ def event_kinds(text: str) -> tuple[str, ...]:
 
 
 def deal_phase(text: str) -> str:
-    """"closing" for a completed acquisition, "loi" for a letter of intent, "definitive", or ""."""
+    """ "closing" for a completed acquisition, "loi" for a letter of intent, "definitive", or ""."""
     if _CLOSING.search(text):
         return "closing"
     if _LOI.search(text) and not _DEFINITIVE.search(text):
@@ -376,24 +430,43 @@ class StoryFingerprint:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "u": self.url, "s": self.slug, "t": self.title,
+            "u": self.url,
+            "s": self.slug,
+            "t": self.title,
             "m": struct.pack(f">{len(self.signature)}I", *self.signature).hex(),
-            "n": list(self.names), "tn": list(self.title_names), "pa": list(self.parties),
-            "tk": list(self.title_kinds), "v": list(self.values),
-            "k": list(self.kinds), "p": self.phase, "l": list(self.labels),
-            "c": self.cdmo, "y": self.party, "z": self.site, "a": self.at.isoformat(),
+            "n": list(self.names),
+            "tn": list(self.title_names),
+            "pa": list(self.parties),
+            "tk": list(self.title_kinds),
+            "v": list(self.values),
+            "k": list(self.kinds),
+            "p": self.phase,
+            "l": list(self.labels),
+            "c": self.cdmo,
+            "y": self.party,
+            "z": self.site,
+            "a": self.at.isoformat(),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StoryFingerprint:
         sig = str(data.get("m", ""))
         return cls(
-            url=str(data["u"]), slug=str(data["s"]), title=str(data["t"]),
+            url=str(data["u"]),
+            slug=str(data["s"]),
+            title=str(data["t"]),
             signature=struct.unpack(f">{len(sig) // 8}I", bytes.fromhex(sig)),
-            names=tuple(data["n"]), title_names=tuple(data.get("tn", ())), parties=tuple(data.get("pa", ())),
+            names=tuple(data["n"]),
+            title_names=tuple(data.get("tn", ())),
+            parties=tuple(data.get("pa", ())),
             title_kinds=tuple(data.get("tk", ())),
-            values=tuple(float(v) for v in data["v"]), kinds=tuple(data["k"]), phase=str(data["p"]),
-            labels=tuple(data["l"]), cdmo=str(data["c"]), party=str(data["y"]), site=str(data["z"]),
+            values=tuple(float(v) for v in data["v"]),
+            kinds=tuple(data["k"]),
+            phase=str(data["p"]),
+            labels=tuple(data["l"]),
+            cdmo=str(data["c"]),
+            party=str(data["y"]),
+            site=str(data["z"]),
             at=_utc(datetime.fromisoformat(str(data["a"]))),
         )
 
@@ -413,8 +486,9 @@ def url_slug(url: str) -> str:
         return ""
     last = re.sub(r"\.(html?|php|aspx?)$", "", segments[-1].lower())
     words = _SLUG_WORDS.findall(last)
-    if len([w for w in words if len(w) > 1]) >= 4 or (len(last) >= 10 and words and re.search(r"\d", last)
-                                                       and re.fullmatch(r"[a-z]{2,5}\d{8,}", last)):
+    if len([w for w in words if len(w) > 1]) >= 4 or (
+        len(last) >= 10 and words and re.search(r"\d", last) and re.fullmatch(r"[a-z]{2,5}\d{8,}", last)
+    ):
         return last
     return ""
 
@@ -554,8 +628,9 @@ def conflict(new: StoryFingerprint, old: StoryFingerprint) -> str | None:
     return None
 
 
-_SPECIFIC_KINDS = frozenset({"acquisition", "construction", "opening", "closure", "regulatory", "earnings",
-                             "people", "legal"})
+_SPECIFIC_KINDS = frozenset(
+    {"acquisition", "construction", "opening", "closure", "regulatory", "earnings", "people", "legal"}
+)
 
 
 def _mentions(fp: StoryFingerprint, entity: str) -> bool:

@@ -97,11 +97,15 @@ class SqlStoryIndex:
 
     def _ranking(self, keys: list[str], since: str) -> tuple[str, tuple[object, ...]]:
         """One statement: the newest `per_key` rows of each key in the window, ranked by shared keys."""
-        one = "SELECT * FROM (SELECT item_id, seen_at FROM story_key WHERE key = ? AND seen_at >= ? " \
-              "ORDER BY seen_at DESC LIMIT ?)"
+        one = (
+            "SELECT * FROM (SELECT item_id, seen_at FROM story_key WHERE key = ? AND seen_at >= ? "
+            "ORDER BY seen_at DESC LIMIT ?)"
+        )
         union = " UNION ALL ".join([one] * len(keys))
-        sql = (f"SELECT item_id, count(*) AS n, max(seen_at) AS last FROM ({union}) "
-               "GROUP BY item_id ORDER BY n DESC, last DESC LIMIT ?")
+        sql = (
+            f"SELECT item_id, count(*) AS n, max(seen_at) AS last FROM ({union}) "
+            "GROUP BY item_id ORDER BY n DESC, last DESC LIMIT ?"
+        )
         params: list[object] = []
         for key in keys:
             params += [key, since, self._per_key]

@@ -18,8 +18,25 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 _TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "hsa_", "_hs", "vero_", "ga_")
 _TRACKING_KEYS = frozenset(
     {
-        "fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid", "oc", "ref", "cmpid", "mkt_tok",
-        "s_cid", "ncid", "sr_share", "spm", "_ga", "ito", "smid", "wt.mc_id", "rss",
+        "fbclid",
+        "gclid",
+        "dclid",
+        "msclkid",
+        "yclid",
+        "igshid",
+        "oc",
+        "ref",
+        "cmpid",
+        "mkt_tok",
+        "s_cid",
+        "ncid",
+        "sr_share",
+        "spm",
+        "_ga",
+        "ito",
+        "smid",
+        "wt.mc_id",
+        "rss",
     }
 )
 # Values of the AMP switches we drop; other values of `output`/`amp` keep the parameter.

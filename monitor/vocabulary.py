@@ -152,48 +152,49 @@ class Vocabulary:
             company = self.companies.get(company.parent)
         return found
 
-    def find(self, text: str) -> list[Mention]:
-        """Every company alias in `text` (already normalised), longest match first, in order."""
-        lowered = _TOKEN.findall(text.lower())
+    def find(self, text: str, words: list[str] | None = None, starts: list[int] | None = None) -> list[Mention]:
+        """Every company alias in `text` (already normalised), longest match first, in order.
+
+        `words` and `starts` are `tokenize(text.lower())`, when the caller already has them.
+        """
+        if words is None or starts is None:
+            words, starts = tokenize(text.lower())
         first_tokens = self._first_tokens
-        if first_tokens.keys().isdisjoint(lowered) and not _HANGUL_OR_CJK.search(text):
+        has_cjk = _HANGUL_OR_CJK.search(text) is not None
+        if not has_cjk and first_tokens.keys().isdisjoint(words):
             return []
-        tokens = _token_spans(text, lowered)
         mentions: list[Mention] = []
-        i = 0
-        while i < len(tokens):
-            if lowered[i] not in first_tokens and not _HANGUL_OR_CJK.match(lowered[i]):
+        i, count = 0, len(words)
+        while i < count:
+            word = words[i]
+            if word not in first_tokens and not (has_cjk and _HANGUL_OR_CJK.match(word)):
                 i += 1
                 continue
-            hit = self._match_at(text, tokens, lowered, i)
+            hit = self._match_at(text, words, starts, i)
             if hit is None:
                 i += 1
                 continue
-            mention, width = hit
-            mentions.append(mention)
-            i += width
+            mentions.append(hit[0])
+            i += hit[1]
         return mentions
 
-    def _match_at(
-        self, text: str, tokens: list[tuple[str, int, int]], lowered: list[str], i: int
-    ) -> tuple[Mention, int] | None:
-        longest = self._first_tokens.get(lowered[i], 0)
-        for width in range(min(longest, len(tokens) - i), 0, -1):
-            candidates = self._phrases.get(tuple(lowered[i : i + width]))
+    def _match_at(self, text: str, words: list[str], starts: list[int], i: int) -> tuple[Mention, int] | None:
+        longest = self._first_tokens.get(words[i], 0)
+        for width in range(min(longest, len(words) - i), 0, -1):
+            candidates = self._phrases.get(tuple(words[i : i + width]))
             if not candidates:
                 continue
-            start, end = tokens[i][1], tokens[i + width - 1][2]
+            start, end = starts[i], starts[i + width - 1] + len(words[i + width - 1])
             written = text[start:end]
             for alias in candidates:
                 if _case_fits(alias, written):
                     return Mention(alias.company, written, start, end), width
-        if _HANGUL_OR_CJK.match(tokens[i][0]):
-            return self._match_cjk_prefix(tokens[i])
+        if _HANGUL_OR_CJK.match(words[i]):
+            return self._match_cjk_prefix(words[i], starts[i])
         return None
 
-    def _match_cjk_prefix(self, token: tuple[str, int, int]) -> tuple[Mention, int] | None:
+    def _match_cjk_prefix(self, word: str, start: int) -> tuple[Mention, int] | None:
         # Korean attaches particles (삼성바이오로직스는): accept an alias that starts the token.
-        word, start, _ = token
         for alias, company in self._cjk_prefixes:
             if word.startswith(alias):
                 return Mention(company, alias, start, start + len(alias)), 1
@@ -238,18 +239,17 @@ class Vocabulary:
             self._cjk_prefixes.sort(key=lambda pair: -len(pair[0]))
 
 
-def _token_spans(text: str, lowered: list[str]) -> list[tuple[str, int, int]]:
-    """(word as written, start, end) for each lowercased token, found left to right."""
-    lower = text.lower()
-    if len(lower) != len(text):
-        return [(m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(text)]
-    spans = []
+def tokenize(lower: str) -> tuple[list[str], list[int]]:
+    """Words of a lowercased text (Latin, Hangul and CJK runs) and where each starts."""
+    words = _TOKEN.findall(lower)
+    starts = []
     cursor = 0
-    for word in lowered:
-        start = lower.find(word, cursor)
-        cursor = start + len(word)
-        spans.append((text[start:cursor], start, cursor))
-    return spans
+    find = lower.find
+    for word in words:
+        cursor = find(word, cursor)
+        starts.append(cursor)
+        cursor += len(word)
+    return words, starts
 
 
 def _exact_case(alias: str) -> str | None:

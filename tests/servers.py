@@ -228,8 +228,6 @@ class SlackStandIn:
                     self._reply(status, answer, headers)
                     return
                 if path.startswith("/services/"):
-                    with stand_in._lock:
-                        stand_in.messages.append({**body, "ts": None})
                     if stand_in.after_store is not None:
                         stand_in.after_store(call)
                     self._reply(200, "ok", {})

@@ -21,8 +21,14 @@ from monitor.types import Classification, Entities, ParsedItem
 DAY = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
 
 
-def fp(title: str, summary: str = "", url: str = "", days: float = 0.0, entities: Entities | None = None,
-       labels: tuple[str, ...] = ()) -> StoryFingerprint:
+def fp(
+    title: str,
+    summary: str = "",
+    url: str = "",
+    days: float = 0.0,
+    entities: Entities | None = None,
+    labels: tuple[str, ...] = (),
+) -> StoryFingerprint:
     item = ParsedItem(guid=url or title, url=url or None, title=title, summary=summary)
     classification = Classification(labels=labels, entities=entities or Entities())  # type: ignore[arg-type]
     return fingerprint(item, classification, DAY + timedelta(days=days))
@@ -46,8 +52,13 @@ def test_same_url_after_canonicalisation() -> None:
 
 
 def test_mirror_under_another_host_keeps_the_slug() -> None:
-    a = fp("Vexa to make COVID antibodies", url="https://bioinsider.example/capacity/vexa-bio-in-150m-deal-for-antibodies")
-    b = fp("Vexa to make COVID antibodies", url="https://staging.mirror.example/capacity/vexa-bio-in-150m-deal-for-antibodies")
+    a = fp(
+        "Vexa to make COVID antibodies", url="https://bioinsider.example/capacity/vexa-bio-in-150m-deal-for-antibodies"
+    )
+    b = fp(
+        "Vexa to make COVID antibodies",
+        url="https://staging.mirror.example/capacity/vexa-bio-in-150m-deal-for-antibodies",
+    )
     assert same_story(b, a) == "same url slug"
 
 
@@ -81,41 +92,71 @@ def test_money_in_dollars_and_won_agree() -> None:
 
 
 def test_event_reported_in_dollars_and_in_won_is_one_story() -> None:
-    a = fp("Korvan Biologics signs $120 million production contract with Delmar Pharma",
-           "Korvan Biologics will manufacture Delmar Pharma's lupus antibody at its Ridgeton site.",
-           url="https://trade.example/korvan-delmar")
-    b = fp("Korvan Biologics lands 160 billion won order from Delmar",
-           "Korvan Biologics said Tuesday it signed a 160 billion won deal with U.S.-based Delmar Pharma.",
-           url="https://koreanpaper.example/news/8812", days=1)
+    a = fp(
+        "Korvan Biologics signs $120 million production contract with Delmar Pharma",
+        "Korvan Biologics will manufacture Delmar Pharma's lupus antibody at its Ridgeton site.",
+        url="https://trade.example/korvan-delmar",
+    )
+    b = fp(
+        "Korvan Biologics lands 160 billion won order from Delmar",
+        "Korvan Biologics said Tuesday it signed a 160 billion won deal with U.S.-based Delmar Pharma.",
+        url="https://koreanpaper.example/news/8812",
+        days=1,
+    )
     reason = same_story(b, a)
     assert reason is not None and "korvan" in reason
 
 
 def test_two_deals_of_one_cdmo_in_one_month_stay_apart() -> None:
-    a = fp("Korvan Biologics signs $120 million production contract with Delmar Pharma",
-           "Korvan Biologics will manufacture Delmar Pharma's lupus antibody.", url="https://t.example/1")
-    b = fp("Korvan Biologics signs $410 million production contract with Ostrava Therapeutics",
-           "Korvan Biologics will manufacture Ostrava's obesity drug.", url="https://t.example/2", days=1)
+    a = fp(
+        "Korvan Biologics signs $120 million production contract with Delmar Pharma",
+        "Korvan Biologics will manufacture Delmar Pharma's lupus antibody.",
+        url="https://t.example/1",
+    )
+    b = fp(
+        "Korvan Biologics signs $410 million production contract with Ostrava Therapeutics",
+        "Korvan Biologics will manufacture Ostrava's obesity drug.",
+        url="https://t.example/2",
+        days=1,
+    )
     assert same_story(b, a) is None
 
 
 def test_two_deals_with_classifier_entities_stay_apart() -> None:
     one = Entities(cdmo="Korvan Biologics", client="Delmar Pharma", companies=("Korvan Biologics", "Delmar Pharma"))
-    two = Entities(cdmo="Korvan Biologics", client="Ostrava Therapeutics",
-                   companies=("Korvan Biologics", "Ostrava Therapeutics"))
-    a = fp("Korvan Biologics wins new contract", "Korvan will make a drug for Delmar Pharma.",
-           url="https://t.example/3", entities=one, labels=("cdmo_contract",))
-    b = fp("Korvan Biologics wins another contract", "Korvan will make a drug for Ostrava Therapeutics.",
-           url="https://t.example/4", days=2, entities=two, labels=("cdmo_contract",))
+    two = Entities(
+        cdmo="Korvan Biologics", client="Ostrava Therapeutics", companies=("Korvan Biologics", "Ostrava Therapeutics")
+    )
+    a = fp(
+        "Korvan Biologics wins new contract",
+        "Korvan will make a drug for Delmar Pharma.",
+        url="https://t.example/3",
+        entities=one,
+        labels=("cdmo_contract",),
+    )
+    b = fp(
+        "Korvan Biologics wins another contract",
+        "Korvan will make a drug for Ostrava Therapeutics.",
+        url="https://t.example/4",
+        days=2,
+        entities=two,
+        labels=("cdmo_contract",),
+    )
     assert same_story(b, a) is None
 
 
 def test_signing_and_closing_of_one_acquisition_stay_apart() -> None:
-    signing = fp("Korvan Bio to acquire Belmont's Ridgeton plant",
-                 "Korvan Bio agreed to buy the Ridgeton plant of Belmont Pharma.", url="https://t.example/5")
-    closing = fp("Korvan Bio completes acquisition of Belmont's Ridgeton plant",
-                 "Korvan Bio said it has completed the acquisition of the Ridgeton plant of Belmont Pharma.",
-                 url="https://t.example/6", days=6)
+    signing = fp(
+        "Korvan Bio to acquire Belmont's Ridgeton plant",
+        "Korvan Bio agreed to buy the Ridgeton plant of Belmont Pharma.",
+        url="https://t.example/5",
+    )
+    closing = fp(
+        "Korvan Bio completes acquisition of Belmont's Ridgeton plant",
+        "Korvan Bio said it has completed the acquisition of the Ridgeton plant of Belmont Pharma.",
+        url="https://t.example/6",
+        days=6,
+    )
     assert same_story(closing, signing) is None
 
 
@@ -131,8 +172,9 @@ def test_assign_story_uses_the_index_and_the_window() -> None:
     a = fp("Korvan Biologics inks manufacturing deal with GSK", url="https://wire.example/view/AEN1")
     assert assign_story(a, index) == (None, None)
     index.add(1, 1, a)
-    again = fp("(LEAD) Korvan Biologics inks manufacturing deal with GSK",
-               url="https://wire.example/view/AEN2", days=0.2)
+    again = fp(
+        "(LEAD) Korvan Biologics inks manufacturing deal with GSK", url="https://wire.example/view/AEN2", days=0.2
+    )
     assert assign_story(again, index) == (1, "same title")
     later = fp("Korvan Biologics inks manufacturing deal with GSK", url="https://wire.example/view/AEN3", days=90)
     assert assign_story(later, index) == (None, None)
