@@ -32,17 +32,22 @@ def load_items(path: Path) -> list[tuple[str, str]]:
     return items
 
 
-def run(items: list[tuple[str, str]], repeat: int) -> float:
-    """Items per second over `repeat` passes (vocabulary loaded before timing starts)."""
+def run(items: list[tuple[str, str]], repeat: int) -> tuple[float, float]:
+    """Items per second of CPU time and of wall time over `repeat` passes.
+
+    CPU time (this process only) is the "one core" figure and is stable when other work shares
+    the machine; wall time is shown too. The vocabulary is loaded before timing starts.
+    """
     vocabulary = default_vocabulary()
     for title, summary in items[:20]:  # warm-up
         classify(title, summary, vocabulary)
-    start = time.perf_counter()
+    cpu_start, wall_start = time.process_time(), time.perf_counter()
     for _ in range(repeat):
         for title, summary in items:
             classify(title, summary, vocabulary)
-    elapsed = time.perf_counter() - start
-    return len(items) * repeat / elapsed
+    cpu, wall = time.process_time() - cpu_start, time.perf_counter() - wall_start
+    count = len(items) * repeat
+    return count / cpu, count / wall
 
 
 def main() -> None:
@@ -51,8 +56,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
     items = load_items(args.path)
-    rate = run(items, args.repeat)
-    print(f"{len(items)} items x {args.repeat}: {rate:,.0f} items/s (target >= 5,000)")
+    cpu_rate, wall_rate = run(items, args.repeat)
+    print(
+        f"{len(items)} items x {args.repeat}, title + summary: {cpu_rate:,.0f} items/s of CPU time on one core"
+        f" ({wall_rate:,.0f} items/s wall clock); target >= 5,000"
+    )
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from monitor.decide import QUIET, AlertPolicy
 from monitor.errors import ConfigError, FeedError, MonitorError
 from monitor.fetch import fetch
 from monitor.parse import ParsedFeed, parse_feed
-from monitor.pipeline import IngestCounts, Pipeline, ingest
+from monitor.pipeline import Entry, IngestCounts, Pipeline, ingest, ingest_entries
 from monitor.tables import BackfillState, Feed
 from monitor.text import plain_text
 from monitor.types import FeedSpec, ParsedItem
@@ -150,7 +150,6 @@ def backfill_feed(
         with store.transaction(pipeline.engine) as session:
             feed = _feed_row(session, spec)
             counts = ingest(pipeline, session, feed, in_window, pipeline.clock(), policy=policy, feed_tags=spec.tags)
-            feed.item_count += counts.new_items
             state = _state(session, spec.name, window, False)
             state.pages, state.items = page_index + 1, state.items + counts.new_items
             state.next_url, state.done = following, following is None
@@ -269,13 +268,9 @@ def import_local(
     for start in range(0, len(pairs), CHUNK):
         chunk = pairs[start : start + CHUNK]
         with store.transaction(pipeline.engine) as session:
-            feeds: dict[str, Feed] = {}
-            for name, item in chunk:
-                if name not in feeds:
-                    feeds[name] = _import_feed(session, name, path)
-                counts = ingest(pipeline, session, feeds[name], [item], now, policy=policy)
-                feeds[name].item_count += counts.new_items
-                summary.add(counts)
+            feeds = {name: _import_feed(session, name, path) for name in dict.fromkeys(name for name, _ in chunk)}
+            entries = [Entry(feeds[name], (), item) for name, item in chunk]
+            summary.add(ingest_entries(pipeline, session, entries, now, policy=policy))
         progress(f"{path.name}", len(chunk))
 
 

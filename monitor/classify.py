@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from monitor.money import Amount, StatedValue, find_amounts, pick_value
-from monitor.types import Classification, Entities, Label
+from monitor.types import LABELS, Classification, Entities, Label
 from monitor.vocabulary import Mention, Vocabulary, VocabularyError, load_vocabulary, normalize_text, tokenize
 
 __all__ = [
@@ -101,11 +101,18 @@ class _Doc:
 def _positions(words: list[str], starts: list[int]) -> dict[str, list[int]]:
     positions: dict[str, list[int]] = {}
     for word, start in zip(words, starts, strict=True):
-        positions.setdefault(word, []).append(start)
-        if len(word) > 4:
-            positions.setdefault(word[:4], []).append(start)
-            if len(word) > 5:
-                positions.setdefault(word[:5], []).append(start)
+        found = positions.get(word)
+        if found is None:
+            positions[word] = [start]
+        else:
+            found.append(start)
+    for word in [w for w in positions if len(w) > 4]:
+        for stem in (word[:4], word[:5]) if len(word) > 5 else (word[:4],):
+            found = positions.get(stem)
+            if found is None:
+                positions[stem] = list(positions[word])
+            elif found is not positions[word]:
+                found.extend(positions[word])
     return positions
 
 
@@ -181,7 +188,7 @@ class _Rule:
         self.keys = frozenset(_trigger_key(w) for w in words if _TRIGGER_WORD.fullmatch(w))
 
     def active(self, doc: _Doc) -> bool:
-        if self.keys and not self.keys.isdisjoint(doc.positions):
+        if self.keys and not doc.positions.keys().isdisjoint(self.keys):
             return True
         for sub in self.subs:
             if sub in doc.lower:
@@ -189,10 +196,10 @@ class _Rule:
         return not self.keys and not self.subs
 
     def finditer(self, doc: _Doc) -> Iterator[re.Match[str]]:
-        if not self.active(doc):
-            return iter(())
         if self.anchored and not any(sub in doc.lower for sub in self.subs):
             return self._anchored_matches(doc)
+        if not self.active(doc):
+            return iter(())
         if not self.bounded:
             return self.regex.finditer(doc.lower)
         return self._bounded_matches(doc.lower, 0, len(doc.lower))
@@ -209,12 +216,13 @@ class _Rule:
         return next(self.finditer(doc), None)
 
     def _anchored_matches(self, doc: _Doc) -> Iterator[re.Match[str]]:
-        starts: set[int] = set()
         positions = doc.positions
-        for key in self.keys:
-            found = positions.get(key)
-            if found:
-                starts.update(found)
+        present = positions.keys() & self.keys
+        if not present:
+            return
+        starts: set[int] = set()
+        for key in present:
+            starts.update(positions[key])
         match, lower, last_end = self.regex.match, doc.lower, -1
         for start in sorted(starts):
             if start < last_end:
@@ -432,11 +440,15 @@ _PLANT_STRONG = [
     _c(
         r"\b(?:eu-?)?gmp (?:certificat\w*|approval|licen[cs]e|compliance)|\bmanufacturing (?:licen[cs]e|authori[sz]ation"
         r"|permit)|\b(?:licen[cs]ed|approved|certified|cleared|qualified) (?:the )?(?:[\w-]+ ){0,3}?(?:plant|facility"
-        r"|site|line)\b|\b(?:plant|facility|site)s? (?:[\w-]+ ){0,3}?(?:approval|certification|licen[cs]e)\b"
-        r"|approval for (?:the |its )?(?:new )?(?:plant|facility|site)|pre-?approval inspection|pre-?licen[cs]e inspection"
-        r"|\bpass(?:es|ed)? (?:[\w-]+ ){0,3}inspection|green light for (?:[\w-]+ ){0,3}(?:plant|facility|site)"
-        r"|gmp 인증|segmented manufacturing"
-    , "gmp manufacturing licensed licenced approved certified cleared qualified approval certification license licence pre pass passes passed green segmented 인증"),
+        r"|site|line)\b|\bapproval for (?:the |its )?(?:new )?(?:plant|facility|site)|\bpre-?approval inspection"
+        r"|\bpre-?licen[cs]e inspection|\bpass(?:es|ed)? (?:[\w-]+ ){0,3}inspection|\bgreen light for (?:[\w-]+ ){0,3}"
+        r"(?:plant|facility|site)|\bsegmented manufacturing",
+        "gmp licen autho permi appro certi clear quali inspe green segme",
+    ),
+    _c(
+        r"\b(?:plant|facility|site)s? (?:[\w-]+ ){0,3}?(?:approval|certification|licen[cs]e)\b|gmp 인증",
+        "approval certification license licence 인증",
+    ),
     # closure, idling, layoffs at a site
     _c(
         rf"\b(?:clos(?:e|es|ed|ing|ure)|shut(?:s|ting)?(?: down)?|shutter\w*|idl(?:e|es|ed|ing)|mothball\w*"
@@ -661,17 +673,10 @@ def _investment_evidence(doc: _Doc) -> list[str]:
 # --- vetoes ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Vetoes:
-    hard_both: bool
-    soft_both: bool
-    hard_contract: bool
-    hard_plant: bool
-
-
-def _vetoes(doc: _Doc, contract: _Evidence) -> _Vetoes:
+def _hard_veto_both(doc: _Doc) -> bool:
+    """Earnings, executive, financing or explainer headline; lawsuit or inspection findings."""
     title = doc.title
-    hard_both = bool(
+    return bool(
         _EARNINGS.search(doc, title)
         or _EXECUTIVE.search(doc, title)
         or _FINANCING.search(doc, title)
@@ -679,13 +684,16 @@ def _vetoes(doc: _Doc, contract: _Evidence) -> _Vetoes:
         or _LAWSUIT.first(doc)
         or _INSPECTION_FINDINGS.first(doc)
     )
-    soft_both = bool(_REGULATORY_HEADLINE.search(doc, title) or _FEATURE.search(doc, title))
-    return _Vetoes(
-        hard_both=hard_both,
-        soft_both=soft_both,
-        hard_contract=_contract_vetoed(doc, contract),
-        hard_plant=bool(_WEIGHED.search(doc, title) or _VISIT.search(doc, title) or _lab_headline(doc)),
-    )
+
+
+def _soft_veto_both(doc: _Doc) -> bool:
+    """Drug-approval, trial, interview or conference headline: only strong evidence survives."""
+    return bool(_REGULATORY_HEADLINE.search(doc, doc.title) or _FEATURE.search(doc, doc.title))
+
+
+def _hard_veto_plant(doc: _Doc) -> bool:
+    title = doc.title
+    return bool(_WEIGHED.search(doc, title) or _VISIT.search(doc, title) or _lab_headline(doc))
 
 
 def _lab_headline(doc: _Doc) -> bool:
@@ -694,6 +702,7 @@ def _lab_headline(doc: _Doc) -> bool:
 
 
 def _contract_vetoed(doc: _Doc, contract: _Evidence) -> bool:
+    """Licensing, termination, prospective deal, raw-material supply, or CDMO-to-CDMO alliance."""
     explicit = any(_LICENSING_OVERRIDE.search(doc, p.lower()) for p in contract.strong)
     if _LICENSING.first(doc) and not explicit:
         return True
@@ -738,33 +747,50 @@ def _is_acting_cmo(doc: _Doc) -> bool:
 # --- decision --------------------------------------------------------------------------------
 
 
-def _decide(
-    evidence: _Evidence, hard: bool, soft: bool, support: bool = True, allow_loose: bool = True
-) -> tuple[str, ...]:
-    if hard:
+def _decide_contract(doc: _Doc, evidence: _Evidence, soft: Callable[[], bool]) -> tuple[str, ...]:
+    if not (evidence.strong or evidence.weak) or _contract_vetoed(doc, evidence):
         return ()
     if evidence.strong:
-        return evidence.phrases(allow_loose)
-    if (evidence.weak or (allow_loose and evidence.loose)) and not soft and support:
+        return evidence.phrases()
+    if soft() or not _has_cdmo(doc):
+        return ()
+    return evidence.phrases()
+
+
+def _has_cdmo(doc: _Doc) -> bool:
+    return any(doc.vocabulary.is_cdmo_group(m.company) for m in doc.mentions) or bool(_CDMO_WORDS.first(doc))
+
+
+def _decide_plant(doc: _Doc, evidence: _Evidence, soft: Callable[[], bool], contract_strong: bool) -> tuple[str, ...]:
+    # A contract's own value is no figure for an expansion: then only nearby figures count.
+    allow_loose = not contract_strong
+    if not (evidence.strong or evidence.weak or (allow_loose and evidence.loose)) or _hard_veto_plant(doc):
+        return ()
+    if evidence.strong or not soft():
         return evidence.phrases(allow_loose)
     return ()
 
 
 def classify(title: str, summary: str = "", vocabulary: Vocabulary | None = None) -> Classification:
-    """Label one item from its title and (optional) summary, with the evidence for each label."""
+    """Label one item from its title and (optional) summary, with the evidence for each label.
+
+    Entities are filled for flagged items; for others only `companies` and `value` are set.
+    """
     vocab = vocabulary if vocabulary is not None else default_vocabulary()
     doc = _build_doc(title, summary, vocab)
     contract, plant = _contract_evidence(doc), _plant_evidence(doc)
-    vetoes = _vetoes(doc, contract)
-    has_cdmo = any(vocab.is_cdmo_group(m.company) for m in doc.mentions) or bool(_CDMO_WORDS.first(doc))
-    fired: dict[Label, tuple[str, ...]] = {
-        "cdmo_contract": _decide(contract, vetoes.hard_both or vetoes.hard_contract, vetoes.soft_both, has_cdmo),
-        # A contract's own value is no figure for an expansion: then only nearby figures count.
-        "plant_milestone": _decide(
-            plant, vetoes.hard_both or vetoes.hard_plant, vetoes.soft_both, allow_loose=not contract.strong
-        ),
-    }
-    labels = tuple(label for label, phrases in fired.items() if phrases)
+    fired: dict[Label, tuple[str, ...]] = {}
+    if (contract.strong or contract.weak or plant.strong or plant.weak or plant.loose) and not _hard_veto_both(doc):
+        soft_cache: list[bool] = []
+
+        def soft() -> bool:
+            if not soft_cache:
+                soft_cache.append(_soft_veto_both(doc))
+            return soft_cache[0]
+
+        fired["cdmo_contract"] = _decide_contract(doc, contract, soft)
+        fired["plant_milestone"] = _decide_plant(doc, plant, soft, bool(contract.strong))
+    labels = tuple(label for label in LABELS if fired.get(label))
     entities = _entities(doc, labels)
     evidence: dict[str, tuple[str, ...]] = {label: fired[label] for label in labels}
     for name in ("cdmo", "client", "value", "site"):
@@ -878,9 +904,10 @@ for _rule, _first_words in (
     (_PLANT_STRONG[3], "open opens opened opening inaugurat unveil ribbon grand launch launches launched launching dedicat christen"),
     (_PLANT_STRONG[5], "begin begins began begun start starts started commenc kick kicks launch launches launched initiat"),
     (_PLANT_STRONG[7], "first goes went come comes came full start"),
-    (_PLANT_STRONG[9], "close closes closed closing closure shut shuts shutting shutter idle idles idled idling mothball wind winds winding pull pulls pulled pulling consolidat"),
-    (_PLANT_STRONG[10], "lay lays laying layoff layoffs job cut cuts cutting redundanc"),
-    (_PLANT_STRONG[11], "acquir acquisition buy buys buying bought buyout purchas takeover take takes sell sells selling sold sale divest merger"),
+    (_PLANT_STRONG[8], "gmp eu eugmp manufacturing licensed licenced approved certified cleared qualified approval pre preapproval prelicense prelicence pass passes passed green segmented"),
+    (_PLANT_STRONG[10], "close closes closed closing closure shut shuts shutting shutter idle idles idled idling mothball wind winds winding pull pulls pulled pulling consolidat"),
+    (_PLANT_STRONG[11], "lay lays laying layoff layoffs job cut cuts cutting redundanc"),
+    (_PLANT_STRONG[12], "acquir acquisition buy buys buying bought buyout purchas takeover take takes sell sells selling sold sale divest merger"),
     (_PLANT_WEAK[0], "to will would plan plans set intends aims"),
     (_PLANT_WEAK[1], "expan scal scales boost bolster doubl tripl increas add adds adding augment upgrad extend invest"),
     (_PLANT_WEAK[2], "expansion"),
@@ -907,9 +934,17 @@ for _name, _rule in _MODALITIES:
 
 
 def _entities(doc: _Doc, labels: tuple[Label, ...]) -> Entities:
+    stated = _stated_value(doc)
+    companies = tuple(dict.fromkeys(m.company for m in doc.mentions))
+    if not labels:
+        return Entities(
+            value=stated.text if stated else None,
+            value_usd=stated.usd if stated else None,
+            value_inconsistent=stated.inconsistent if stated else False,
+            companies=companies,
+        )
     cdmo = _pick_cdmo(doc, labels)
     client = _pick_client(doc, cdmo) if "cdmo_contract" in labels else None
-    stated = _stated_value(doc)
     return Entities(
         cdmo=cdmo,
         client=client,
@@ -919,7 +954,7 @@ def _entities(doc: _Doc, labels: tuple[Label, ...]) -> Entities:
         site=_site(doc),
         modality=_modality(doc),
         stage=_stage(doc),
-        companies=tuple(dict.fromkeys(m.company for m in doc.mentions)),
+        companies=companies,
     )
 
 

@@ -85,6 +85,9 @@ def _url(field: Field, problems: list[str]) -> str | None:
     if parts.scheme not in ("http", "https"):
         problems.append(field.error(f"{text!r} is not an http or https URL"))
         return None
+    if parts.username is not None or parts.password is not None:  # never echo it: it holds a secret
+        problems.append(field.error("the URL contains a user name or password; secrets do not belong in this file"))
+        return None
     if not parts.hostname:
         problems.append(field.error(f"{text!r} has no host"))
         return None

@@ -35,30 +35,105 @@ USD_PER_UNIT: dict[str, float] = {
 INCONSISTENT_RATIO = 1.5
 
 _SCALES: dict[str, float] = {
-    "thousand": 1e3, "k": 1e3,
-    "million": 1e6, "mn": 1e6, "mln": 1e6, "mil": 1e6, "m": 1e6, "mio": 1e6, "mio.": 1e6,
-    "billion": 1e9, "bn": 1e9, "bln": 1e9, "b": 1e9, "mrd": 1e9, "mrd.": 1e9, "milliarden": 1e9,
-    "trillion": 1e12, "tn": 1e12, "tril": 1e12, "trn": 1e12,
-    "crore": 1e7, "crores": 1e7, "cr": 1e7, "lakh": 1e5, "lakhs": 1e5, "lakh crore": 1e12,
+    "thousand": 1e3,
+    "k": 1e3,
+    "million": 1e6,
+    "mn": 1e6,
+    "mln": 1e6,
+    "mil": 1e6,
+    "m": 1e6,
+    "mio": 1e6,
+    "mio.": 1e6,
+    "billion": 1e9,
+    "bn": 1e9,
+    "bln": 1e9,
+    "b": 1e9,
+    "mrd": 1e9,
+    "mrd.": 1e9,
+    "milliarden": 1e9,
+    "trillion": 1e12,
+    "tn": 1e12,
+    "tril": 1e12,
+    "trn": 1e12,
+    "crore": 1e7,
+    "crores": 1e7,
+    "cr": 1e7,
+    "lakh": 1e5,
+    "lakhs": 1e5,
+    "lakh crore": 1e12,
 }
 
 _PREFIX_CURRENCY: dict[str, str] = {
-    "us$": "USD", "u.s.$": "USD", "u.s. $": "USD", "usd": "USD", "$": "USD",
-    "€": "EUR", "eur": "EUR", "£": "GBP", "gbp": "GBP", "¥": "JPY", "jpy": "JPY",
-    "₩": "KRW", "krw": "KRW", "w": "KRW", "chf": "CHF", "sfr": "CHF", "sfr.": "CHF", "fr.": "CHF",
-    "rs": "INR", "rs.": "INR", "inr": "INR", "₹": "INR", "rmb": "CNY", "cny": "CNY",
-    "sek": "SEK", "dkk": "DKK",
+    "us$": "USD",
+    "u.s.$": "USD",
+    "u.s. $": "USD",
+    "usd": "USD",
+    "$": "USD",
+    "€": "EUR",
+    "eur": "EUR",
+    "£": "GBP",
+    "gbp": "GBP",
+    "¥": "JPY",
+    "jpy": "JPY",
+    "₩": "KRW",
+    "krw": "KRW",
+    "w": "KRW",
+    "chf": "CHF",
+    "sfr": "CHF",
+    "sfr.": "CHF",
+    "fr.": "CHF",
+    "rs": "INR",
+    "rs.": "INR",
+    "inr": "INR",
+    "₹": "INR",
+    "rmb": "CNY",
+    "cny": "CNY",
+    "sek": "SEK",
+    "dkk": "DKK",
 }
 
 _SUFFIX_CURRENCY: dict[str, str] = {
-    "dollars": "USD", "dollar": "USD", "usd": "USD", "us dollars": "USD", "u.s. dollars": "USD",
-    "euros": "EUR", "euro": "EUR", "eur": "EUR", "won": "KRW", "krw": "KRW", "korean won": "KRW",
-    "yen": "JPY", "jpy": "JPY", "yuan": "CNY", "rmb": "CNY", "cny": "CNY", "renminbi": "CNY",
-    "rupees": "INR", "rupee": "INR", "inr": "INR", "swiss francs": "CHF", "francs": "CHF",
-    "franc": "CHF", "chf": "CHF", "pounds": "GBP", "pound": "GBP", "pounds sterling": "GBP",
-    "gbp": "GBP", "kronor": "SEK", "krona": "SEK", "sek": "SEK", "dkk": "DKK",
-    "달러": "USD", "원": "KRW", "엔": "JPY", "위안": "CNY", "유로": "EUR",
-    "円": "JPY", "元": "CNY", "美元": "USD", "韩元": "KRW",
+    "dollars": "USD",
+    "dollar": "USD",
+    "usd": "USD",
+    "us dollars": "USD",
+    "u.s. dollars": "USD",
+    "euros": "EUR",
+    "euro": "EUR",
+    "eur": "EUR",
+    "won": "KRW",
+    "krw": "KRW",
+    "korean won": "KRW",
+    "yen": "JPY",
+    "jpy": "JPY",
+    "yuan": "CNY",
+    "rmb": "CNY",
+    "cny": "CNY",
+    "renminbi": "CNY",
+    "rupees": "INR",
+    "rupee": "INR",
+    "inr": "INR",
+    "swiss francs": "CHF",
+    "francs": "CHF",
+    "franc": "CHF",
+    "chf": "CHF",
+    "pounds": "GBP",
+    "pound": "GBP",
+    "pounds sterling": "GBP",
+    "gbp": "GBP",
+    "kronor": "SEK",
+    "krona": "SEK",
+    "sek": "SEK",
+    "dkk": "DKK",
+    "달러": "USD",
+    "원": "KRW",
+    "엔": "JPY",
+    "위안": "CNY",
+    "유로": "EUR",
+    "円": "JPY",
+    "元": "CNY",
+    "美元": "USD",
+    "韩元": "KRW",
 }
 
 _NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
@@ -66,15 +141,18 @@ _SCALE = (
     r"lakh crores?|trillion|billion|million|thousand|milliarden|crores?|lakhs?|mrd\.?|mio\.?"
     r"|trn|tril|bln|mln|mil|bn|mn|tn|cr|[kmb]"
 )
-_PREFIX = r"u\.s\. ?\$|us ?\$|usd|\$|€|eur|£|gbp|¥|jpy|₩|krw|chf|sfr\.?|rs\.?|inr|₹|rmb|cny|sek|dkk|w(?=\d)"
+_PREFIX = r"u\.s\. ?\$|us ?\$|usd|\$|€|eur|£|gbp|¥|jpy|₩|krw|chf|sfr\.?|rs\.?|inr|₹|rmb|cny|sek|dkk"  # and "w", in code
 _SUFFIX = (
     r"u\.s\. dollars|us dollars|korean won|swiss francs|pounds sterling|dollars?|euros?|won|yen|yuan"
     r"|renminbi|rupees?|francs?|pounds?|kronor|krona|usd|eur|krw|jpy|cny|rmb|inr|chf|gbp|sek|dkk"
 )
-# Matched against lowercased text (no IGNORECASE, so the regex engine can skip ahead fast); the
-# "no word character before" condition is checked in code for the same reason.
-_PREFIXED = re.compile(rf"(?P<cur>{_PREFIX}) ?(?P<num>{_NUM})(?: ?-?(?P<scale>{_SCALE}))?(?![\w%])")
-_SUFFIXED = re.compile(rf"(?P<num>{_NUM})(?: ?-?(?P<scale>{_SCALE}))? ?-?(?P<cur>{_SUFFIX})(?![\w])")
+# Scanning starts at each number (the regex engine skips ahead to digits fast) and then looks at
+# the few characters before it for a currency prefix and after it for a scale and currency word.
+# Matching is done on lowercased text, without IGNORECASE, for the same reason: speed.
+_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+_PREFIX_RE = re.compile(rf"(?:{_PREFIX}) ?")
+_AFTER_PREFIX = re.compile(rf"(?: ?-?(?P<scale>{_SCALE}))?(?![\w%])")
+_AFTER_NUMBER = re.compile(rf"(?: ?-?(?P<scale>{_SCALE}))? ?-?(?P<cur>{_SUFFIX})(?![\w])")
 # Korean/Chinese numerals: 1조 8000억원, 3,000억 원, 5억 달러, 2.5亿元
 _CJK = re.compile(
     rf"(?:(?P<jo>{_NUM}) ?조)? ?(?:(?P<eok>{_NUM}) ?(?:억|亿))? ?(?:(?P<man>{_NUM}) ?(?:만|万))? ?"
@@ -122,7 +200,7 @@ def find_amounts(text: str) -> list[Amount]:
     if len(lower) != len(text):
         lower = "".join(c.lower()[0] for c in text)
     found: list[Amount] = []
-    for amount in [*_prefixed(text, lower), *_suffixed(text, lower), *_cjk(text)]:
+    for amount in [*_latin_amounts(text, lower), *_cjk(text)]:
         if _PER_SHARE.match(lower[amount.end : amount.end + 12]):
             continue
         found.append(amount)
@@ -171,33 +249,58 @@ def _scale(raw: str | None) -> float:
     return _SCALES[raw.lower()] if raw else 1.0
 
 
-def _preceded_by_word(lower: str, start: int, extra: str) -> bool:
-    return start > 0 and (lower[start - 1].isalnum() or lower[start - 1] == "_" or lower[start - 1] in extra)
-
-
-def _prefixed(text: str, lower: str) -> list[Amount]:
+def _latin_amounts(text: str, lower: str) -> list[Amount]:
     amounts = []
-    for m in _PREFIXED.finditer(lower):
-        if _preceded_by_word(lower, m.start(), "$"):
-            continue
-        currency = _PREFIX_CURRENCY[m.group("cur").replace(" ", "")]
-        scale = m.group("scale")
-        if currency == "KRW" and m.group("cur") == "w" and not scale:
-            continue  # "W3" without a scale is more likely a model name than won
-        value = _number(m.group("num")) * _scale(scale)
-        amounts.append(Amount(text[m.start() : m.end()], currency, value, m.start(), m.end()))
+    for m in _NUMBER.finditer(lower):
+        raw = m.group(0).rstrip(",")
+        start, end = m.start(), m.start() + len(raw)
+        before = lower[start - 1] if start > 0 else " "
+        if before.isdigit() or before in ".,":
+            continue  # inside a longer number
+        amount = _with_prefix(text, lower, raw, start, end)
+        if amount is None and not before.isalnum():
+            amount = _with_suffix(text, lower, raw, start, end)
+        if amount is not None:
+            amounts.append(amount)
     return amounts
 
 
-def _suffixed(text: str, lower: str) -> list[Amount]:
-    amounts = []
-    for m in _SUFFIXED.finditer(lower):
-        if _preceded_by_word(lower, m.start(), ".,$€£¥₩₹"):
+def _with_prefix(text: str, lower: str, raw: str, start: int, end: int) -> Amount | None:
+    prefix_start, currency = _currency_before(lower, start)
+    if currency is None:
+        return None
+    tail = _AFTER_PREFIX.match(lower, end)
+    if tail is None:
+        return None
+    scale = tail.group("scale")
+    if currency == "KRW" and lower[prefix_start] == "w" and not scale:
+        return None  # "W3" without a scale is more likely a model name than won
+    value = _number(raw) * _scale(scale)
+    return Amount(text[prefix_start : tail.end()], currency, value, prefix_start, tail.end())
+
+
+def _currency_before(lower: str, start: int) -> tuple[int, str | None]:
+    """Where a currency prefix ending right before `start` begins, and its currency."""
+    if start > 0 and lower[start - 1] == "w" and (start == 1 or not lower[start - 2].isalnum()):
+        return start - 1, "KRW"
+    for pos in range(max(0, start - 7), start):
+        m = _PREFIX_RE.fullmatch(lower, pos, start)
+        if m is None:
             continue
-        currency = _SUFFIX_CURRENCY[m.group("cur")]
-        value = _number(m.group("num")) * _scale(m.group("scale"))
-        amounts.append(Amount(text[m.start() : m.end()], currency, value, m.start(), m.end()))
-    return amounts
+        if pos > 0 and (lower[pos - 1].isalnum() or lower[pos - 1] == "$"):
+            continue
+        return pos, _PREFIX_CURRENCY[m.group(0).strip().replace(" ", "")]
+    return start, None
+
+
+def _with_suffix(text: str, lower: str, raw: str, start: int, end: int) -> Amount | None:
+    if start > 0 and lower[start - 1] in "$€£¥₩₹":
+        return None
+    tail = _AFTER_NUMBER.match(lower, end)
+    if tail is None:
+        return None
+    value = _number(raw) * _scale(tail.group("scale"))
+    return Amount(text[start : tail.end()], _SUFFIX_CURRENCY[tail.group("cur")], value, start, tail.end())
 
 
 _CJK_CURRENCY_CHARS = frozenset("원달러엔위안유로円元")

@@ -27,7 +27,7 @@ from monitor.grouping import assign_story, fingerprint
 from monitor.parse import parse_feed
 from monitor.rules import AlertRule, StoryFacts
 from monitor.story_index import SqlStoryIndex
-from monitor.tables import Alert, Feed, Item, Story
+from monitor.tables import Alert, Feed, Story
 from monitor.types import Classification, FeedSpec, ParsedItem
 from monitor.urls import canonical_url
 from monitor.vocabulary import Vocabulary
@@ -164,7 +164,6 @@ def process_fetch(
         status = "ok" if snap.baseline_done else "baseline"
         feed.baseline_done = True
         _mark_success(feed, snap, outcome, now, body_hash)
-        feed.item_count += counts.new_items
     return PollResult(snap.name, status, counts.new_items, counts.flagged, counts.alerts)
 
 
@@ -199,6 +198,15 @@ def _record_failure(pipeline: Pipeline, snap: FeedSnapshot, error: FeedError, no
     return PollResult(snap.name, "error", error=str(error))
 
 
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One parsed item with the feed it came from."""
+
+    feed: Feed
+    tags: tuple[str, ...]
+    item: ParsedItem
+
+
 def ingest(
     pipeline: Pipeline,
     session: Session,
@@ -209,106 +217,159 @@ def ingest(
     policy: AlertPolicy,
     feed_tags: tuple[str, ...] = (),
 ) -> IngestCounts:
-    """Store the feed's new items, group flagged ones into stories and enqueue their alerts.
+    """Store one feed's new items (see ingest_entries)."""
+    return ingest_entries(pipeline, session, [Entry(feed, feed_tags, item) for item in items], now, policy=policy)
 
-    Runs inside the caller's transaction, so items, stories and outbox rows commit together.
+
+def ingest_entries(
+    pipeline: Pipeline, session: Session, entries: Sequence[Entry], now: datetime, *, policy: AlertPolicy
+) -> IngestCounts:
+    """Store new items in published order, group flagged ones into stories and enqueue their alerts.
+
+    Runs inside the caller's transaction, so items, stories and outbox rows commit together. Lookups are
+    batched (one query per feed for known guids, one for known links) and unflagged items are inserted
+    in one statement: a backfill of 100,000 items is bound by classification, not by the database.
     """
-    assert feed.id is not None
-    batch = sorted(items, key=lambda i: i.published or now)
-    known = store.known_guids(session, feed.id, [i.guid for i in batch])
+    batch = sorted(entries, key=lambda e: e.item.published or now)
+    known = _known(session, batch)
+    canonical = {e.item.url: canonical_url(e.item.url) for e in batch if e.item.url}
+    links = store.items_by_canonical_url(session, set(canonical.values()))
     counts = IngestCounts()
     index = SqlStoryIndex(session)
-    for parsed in batch:
-        if parsed.guid in known:
+    plain_rows: list[dict[str, object]] = []
+    for entry in batch:
+        parsed, feed_id = entry.item, entry.feed.id
+        assert feed_id is not None
+        if (feed_id, parsed.guid) in known:
             continue
-        known.add(parsed.guid)
+        known.add((feed_id, parsed.guid))
         classification = classify(parsed.title, parsed.summary, pipeline.vocabulary)
-        canonical = canonical_url(parsed.url) if parsed.url else None
-        same_link = store.item_with_url(session, canonical)
-        item = _item_row(feed.id, parsed, classification, now)
-        item.canonical_url = canonical
-        session.add(item)
-        session.flush()
+        link = canonical.get(parsed.url) if parsed.url else None
+        row = _item_row(feed_id, parsed, classification, now, link)
         counts.new_items += 1
+        entry.feed.item_count += 1
+        same_link = links.get(link) if link else None
         if not classification.flagged:
+            plain_rows.append(row)
+            if link and same_link is None:
+                links[link] = None
             continue
         counts.flagged += 1
-        place_in_story(pipeline, session, index, feed, item, parsed, classification, same_link, now, policy,
-                        feed_tags, counts)  # fmt: skip
+
+        def store_item(story_id: int, row: dict[str, object] = row) -> int:
+            return store.insert_item(session, {**row, "story_id": story_id})
+
+        story_id = place_in_story(pipeline, session, index, entry, classification, link in links, same_link, now,
+                                  policy, counts, store_item)  # fmt: skip
+        if link:
+            links[link] = story_id
+    store.insert_items(session, plain_rows)
     return counts
 
 
-def _item_row(feed_id: int, parsed: ParsedItem, classification: Classification, now: datetime) -> Item:
-    return Item(
-        feed_id=feed_id,
-        guid=parsed.guid,
-        url=parsed.url,
-        title=parsed.title,
-        summary=parsed.summary,
-        source=parsed.source,
-        published_at=parsed.published,
-        first_seen_at=now,
-        labels=",".join(classification.labels),
-        entities=store.dumps(classification.entities.to_dict()),
-        evidence=store.dumps({k: list(v) for k, v in classification.evidence.items()}),
-        classifier_version=CLASSIFIER_VERSION,
-    )
+def _known(session: Session, batch: Sequence[Entry]) -> set[tuple[int, str]]:
+    by_feed: dict[int, list[str]] = {}
+    for entry in batch:
+        assert entry.feed.id is not None
+        by_feed.setdefault(entry.feed.id, []).append(entry.item.guid)
+    return {
+        (feed_id, guid) for feed_id, guids in by_feed.items() for guid in store.known_guids(session, feed_id, guids)
+    }
+
+
+def _item_row(
+    feed_id: int, parsed: ParsedItem, classification: Classification, now: datetime, link: str | None
+) -> dict[str, object]:
+    return {
+        "feed_id": feed_id,
+        "guid": parsed.guid,
+        "url": parsed.url,
+        "canonical_url": link,
+        "title": parsed.title,
+        "summary": parsed.summary,
+        "source": parsed.source,
+        "published_at": parsed.published,
+        "first_seen_at": now,
+        "labels": ",".join(classification.labels),
+        "entities": store.dumps(classification.entities.to_dict()),
+        "evidence": store.dumps({k: list(v) for k, v in classification.evidence.items()}),
+        "classifier_version": CLASSIFIER_VERSION,
+        "story_id": None,
+    }
 
 
 def place_in_story(
     pipeline: Pipeline,
     session: Session,
     index: SqlStoryIndex,
-    feed: Feed,
-    item: Item,
-    parsed: ParsedItem,
+    entry: Entry,
     classification: Classification,
-    same_link: Item | None,
+    link_seen: bool,
+    same_link_story: int | None,
     now: datetime,
     policy: AlertPolicy,
-    feed_tags: tuple[str, ...],
     counts: IngestCounts,
-) -> None:
-    assert item.id is not None
+    store_item: Callable[[int], int],
+) -> int:
+    """Put a flagged item in its story (a known one, or a new one that may alert); returns the story id.
+
+    `store_item(story_id)` stores the item and returns its id. An item whose link was stored before
+    (`link_seen`) joins that link's story and never alerts again.
+    """
+    parsed = entry.item
     fp = fingerprint(parsed, classification, now)
-    if same_link is not None and same_link.story_id is not None:
-        story_id: int | None = same_link.story_id
-    else:
-        story_id, _reason = assign_story(fp, index)
+    story_id = same_link_story if same_link_story is not None else assign_story(fp, index)[0]
     story = session.get(Story, story_id) if story_id is not None else None
     if story is None:
-        story = _new_story(item, parsed, classification, now)
+        story = _new_story(parsed, classification, now)
         session.add(story)
         session.flush()
         assert story.id is not None
+        item_id = store_item(story.id)
+        story.first_item_id = item_id
         counts.stories += 1
         counts.story_ids.append(story.id)
-        # An item whose link is already stored was seen before: it never alerts again.
-        if same_link is None and may_alert(published=parsed.published, now=now, policy=policy):
-            facts = StoryFacts(
-                labels=classification.labels,
-                entities=classification.entities,
-                feed=feed.name,
-                feed_tags=feed_tags,
-                title=parsed.title,
-                summary=parsed.summary,
-            )
-            for route in routes_for(pipeline.rules, facts, pipeline.canonical):
-                key = alert_key(story.id, route.destination, "new")
-                status = "held" if route.rule.mode == "digest" and policy.status == "pending" else policy.status
-                alert = Alert(dedupe_key=key, story_id=story.id, item_id=item.id, rule=route.rule.name,
-                              destination=route.destination, kind="new", status=status, created_at=now)  # fmt: skip
-                if store.enqueue_alert(session, alert):
-                    counts.alerts += 1
-                    story.alerted = True
+        if not link_seen and may_alert(published=parsed.published, now=now, policy=policy):
+            _enqueue_new(pipeline, session, story, item_id, entry, classification, now, policy, counts)
     else:
-        _join_story(pipeline, session, story, item, now)
-    item.story_id = story.id
+        assert story.id is not None
+        item_id = store_item(story.id)
+        _join_story(pipeline, session, story, item_id, parsed.source, now)
+    index.add(story.id, item_id, fp)
+    return story.id
+
+
+def _enqueue_new(
+    pipeline: Pipeline,
+    session: Session,
+    story: Story,
+    item_id: int,
+    entry: Entry,
+    classification: Classification,
+    now: datetime,
+    policy: AlertPolicy,
+    counts: IngestCounts,
+) -> None:
     assert story.id is not None
-    index.add(story.id, item.id, fp)
+    facts = StoryFacts(
+        labels=classification.labels,
+        entities=classification.entities,
+        feed=entry.feed.name,
+        feed_tags=entry.tags,
+        title=entry.item.title,
+        summary=entry.item.summary,
+    )
+    for route in routes_for(pipeline.rules, facts, pipeline.canonical):
+        key = alert_key(story.id, route.destination, "new")
+        status = "held" if route.rule.mode == "digest" and policy.status == "pending" else policy.status
+        alert = Alert(dedupe_key=key, story_id=story.id, item_id=item_id, rule=route.rule.name,
+                      destination=route.destination, kind="new", status=status, created_at=now)  # fmt: skip
+        if store.enqueue_alert(session, alert):
+            counts.alerts += 1
+            story.alerted = True
 
 
-def _new_story(item: Item, parsed: ParsedItem, classification: Classification, now: datetime) -> Story:
+def _new_story(parsed: ParsedItem, classification: Classification, now: datetime) -> Story:
     entities = classification.entities
     return Story(
         labels=",".join(classification.labels),
@@ -318,7 +379,6 @@ def _new_story(item: Item, parsed: ParsedItem, classification: Classification, n
         client=entities.client,
         value=entities.value,
         value_usd=entities.value_usd,
-        first_item_id=item.id,
         first_seen_at=now,
         last_seen_at=now,
         published_at=parsed.published,
@@ -327,22 +387,22 @@ def _new_story(item: Item, parsed: ParsedItem, classification: Classification, n
     )
 
 
-def _join_story(pipeline: Pipeline, session: Session, story: Story, item: Item, now: datetime) -> None:
-    """A later report of a known story: no new alert; a thread follow-up where the rule asks for one."""
-    assert story.id is not None and item.id is not None
+def _join_story(pipeline: Pipeline, session: Session, story: Story, item_id: int, source: str, now: datetime) -> None:
+    """A later report of a known story: no new alert; a follow-up (thread reply or update) where the rule asks."""
+    assert story.id is not None
     story.item_count += 1
     story.last_seen_at = now
     outlets = [o for o in story.outlets.split(",") if o]
-    is_new_outlet = bool(item.source) and item.source not in outlets
+    is_new_outlet = bool(source) and source not in outlets
     if is_new_outlet:
-        story.outlets = ",".join([*outlets, item.source])
+        story.outlets = ",".join([*outlets, source])
     if not story.alerted or not is_new_outlet:
         return
     follow_ups = {r.name: r.follow_up for r in pipeline.rules if r.channel and r.mode == "instant"}
     for parent in store.story_alerts(session, story.id):
         kind = {"thread": "follow_up", "update": "update"}.get(follow_ups.get(parent.rule, "none"))
         if parent.kind == "new" and kind is not None:
-            key = alert_key(story.id, parent.destination, kind, item.id)
-            alert = Alert(dedupe_key=key, story_id=story.id, item_id=item.id, rule=parent.rule,
+            key = alert_key(story.id, parent.destination, kind, item_id)
+            alert = Alert(dedupe_key=key, story_id=story.id, item_id=item_id, rule=parent.rule,
                           destination=parent.destination, kind=kind, created_at=now)  # fmt: skip
             store.enqueue_alert(session, alert)

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from monitor import store
 from monitor.classify import CLASSIFIER_VERSION, classify
 from monitor.decide import AlertPolicy
-from monitor.pipeline import IngestCounts, Pipeline, place_in_story
+from monitor.pipeline import Entry, IngestCounts, Pipeline, place_in_story
 from monitor.story_index import SqlStoryIndex
 from monitor.tables import Feed, Item, Story
 from monitor.types import ParsedItem
@@ -98,9 +98,14 @@ def _reclassify_item(
         assert feed is not None and item.id is not None
         parsed = ParsedItem(guid=item.guid, url=item.url, title=item.title, summary=item.summary,
                             published=item.published_at, source=item.source)  # fmt: skip
-        tags = tuple(t for t in feed.tags.split(",") if t)
-        place_in_story(pipeline, session, index, feed, item, parsed, result, None, pipeline.clock(), policy, tags,
-                       counts)  # fmt: skip
+        entry = Entry(feed, tuple(t for t in feed.tags.split(",") if t), parsed)
+        existing_id = item.id
+
+        def attach(story_id: int) -> int:
+            item.story_id = story_id
+            return existing_id
+
+        place_in_story(pipeline, session, index, entry, result, False, None, pipeline.clock(), policy, counts, attach)
     elif not result.flagged and item.story_id is not None:
         summary.unflagged += 1
         story = session.get(Story, item.story_id)

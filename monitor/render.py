@@ -8,10 +8,11 @@ whose validators enforce Slack's length limits.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
@@ -30,10 +31,18 @@ def safe_url(url: str | None) -> str | None:
     """The URL, percent-encoded so it cannot break out of `<url|label>`, or None if not http(s)."""
     if not url:
         return None
-    parts = urlsplit(url.strip())
+    url = url.strip()
+    parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return None
-    return quote(url.strip(), safe=":/?#[]@!$&'()*+,;=%~-._")
+    if not parts.netloc.isascii():  # an IDN host: punycode (percent-encoding a host breaks the link)
+        try:
+            host = parts.hostname.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None
+        port = f":{parts.port}" if parts.port else ""
+        url = urlunsplit((parts.scheme, host + port, parts.path, parts.query, parts.fragment))
+    return quote(url, safe=":/?#[]@!$&'()*+,;=%~-._")
 
 
 def link(url: str | None, label: str) -> str:
@@ -44,7 +53,32 @@ def link(url: str | None, label: str) -> str:
 
 
 def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """At most `limit` characters, ending in "…" when cut; never inside a flag, emoji sequence or accent."""
+    if len(text) <= limit:
+        return text
+    cut = limit - 1
+    while cut > 0 and _joins_previous(text, cut):
+        cut -= 1
+    return text[:cut] + "…"
+
+
+def _joins_previous(text: str, index: int) -> bool:
+    """Whether text[index] continues the character cluster before it (so cutting there would split it)."""
+    char, before = text[index], text[index - 1]
+    if unicodedata.combining(char) or char in "\u200d\ufe0e\ufe0f" or before == "\u200d":
+        return True
+    if "\U0001f3fb" <= char <= "\U0001f3ff":  # skin-tone modifier
+        return True
+    if _is_regional(char) and _is_regional(before):  # flags are pairs of regional indicators
+        run = 0
+        while index - run - 1 >= 0 and _is_regional(text[index - run - 1]):
+            run += 1
+        return run % 2 == 1
+    return False
+
+
+def _is_regional(char: str) -> bool:
+    return "\U0001f1e6" <= char <= "\U0001f1ff"
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,7 @@ MODES = ("instant", "digest")
 _MENTION = re.compile(r"@here|@channel|<@[UW][A-Z0-9]+>|<!subteam\^[A-Z0-9]+>")
 _CHANNEL = re.compile(r"#?[a-z0-9][a-z0-9_-]{0,79}|[CGD][A-Z0-9]{8,}")
 _ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+_SECRET = re.compile(r"://|^xox[a-z]-|^xapp-|hooks\.slack\.com", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +194,14 @@ def _matching(field: Field | None, pattern: re.Pattern[str], what: str, problems
     if field is None:
         return None
     text = field.text(problems)
+    if text is not None and _SECRET.search(text):  # a webhook URL or token pasted in: refuse, never echo it
+        problems.append(
+            field.error(
+                f"not {what}: this looks like a secret (a webhook URL or token); keep secrets in environment "
+                "variables and give `webhook_env` the variable's name"
+            )
+        )
+        return None
     if text is not None and not pattern.fullmatch(text):
         problems.append(field.error(f"{text!r} is not {what}"))
         return None

@@ -35,9 +35,7 @@ def _importable(name: str) -> bool:
         return False
 
 
-def check_xml_parser(
-    version: tuple[int, int, int] | None = None, libxml2_importable: bool | None = None
-) -> list[str]:
+def check_xml_parser(version: tuple[int, int, int] | None = None, libxml2_importable: bool | None = None) -> list[str]:
     """Warnings about the XML parser feeds are parsed with; empty when it is the safe configuration.
 
     The arguments exist for tests; by default the running interpreter is inspected.

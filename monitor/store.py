@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, func
+from sqlalchemy import event, func, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, SQLModel, col, create_engine, select
@@ -123,12 +123,32 @@ def known_guids(session: Session, feed_id: int, guids: Sequence[str]) -> set[str
     return set(session.exec(query))
 
 
-def item_with_url(session: Session, canonical_url: str | None) -> Item | None:
-    """An already stored item with this canonical link, in any feed."""
-    if not canonical_url:
-        return None
-    query = select(Item).where(Item.canonical_url == canonical_url).order_by(col(Item.id)).limit(1)
-    return session.exec(query).first()
+def items_by_canonical_url(session: Session, links: set[str]) -> dict[str, int | None]:
+    """Stored items' canonical links among `links`, each with its story id (None if in no story)."""
+    found: dict[str, int | None] = {}
+    ordered = sorted(links)
+    for start in range(0, len(ordered), 500):
+        query = select(Item.canonical_url, Item.story_id).where(
+            col(Item.canonical_url).in_(ordered[start : start + 500])
+        )
+        for link, story_id in session.exec(query):
+            if link is not None and (found.get(link) is None):
+                found[link] = story_id
+    return found
+
+
+def insert_item(session: Session, row: dict[str, Any]) -> int:
+    """Insert one item row (a dict of column values) and return its id."""
+    result = session.connection().execute(insert(Item.__table__), [row])  # type: ignore[attr-defined]
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def insert_items(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert many item rows in one statement."""
+    if rows:
+        session.connection().execute(insert(Item.__table__), rows)  # type: ignore[attr-defined]
 
 
 def count_items(session: Session, feed_id: int) -> int:

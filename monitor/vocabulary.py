@@ -29,7 +29,9 @@ ROLES = frozenset({"cdmo", "pharma", "biotech", "supplier", "cro", "investor", "
 MAX_ALIAS_TOKENS = 7
 
 # Korean interpunct look-alikes (NFKC does not fold U+318D) and other dots, mapped to one "·".
-_DOT_LOOKALIKES = str.maketrans({"\u318d": "·", "\u119e": "·", "\u30fb": "·", "\u2027": "·", "\uff65": "·", "\u2219": "·"})
+_DOT_LOOKALIKES = str.maketrans(
+    {"\u318d": "·", "\u119e": "·", "\u30fb": "·", "\u2027": "·", "\uff65": "·", "\u2219": "·"}
+)
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u00a0": " "})
 _TOKEN = re.compile(r"[0-9A-Za-z\u00c0-\u024f]+|[\uac00-\ud7a3]+|[\u3040-\u30ff\u4e00-\u9fff]+")
 _HANGUL_OR_CJK = re.compile(r"[\uac00-\ud7a3\u3040-\u30ff\u4e00-\u9fff]")

@@ -17,7 +17,7 @@ from monitor.digest import make_backfill_digests
 from monitor.pipeline import Pipeline, sync_config
 from monitor.rules import AlertRule
 from monitor.settings import Settings
-from monitor.tables import Alert, BackfillState, Item
+from monitor.tables import Alert, BackfillState, Item, Story
 from monitor.types import BackfillSpec, FeedSpec
 from tests.servers import FeedServer, rss
 
@@ -45,7 +45,8 @@ def atom_page(entries: list[dict[str, str]], prev_archive: str | None) -> str:
     links = f'<link rel="prev-archive" href="{prev_archive}"/>' if prev_archive else ""
     body = "".join(
         f'<entry><id>{e["guid"]}</id><title>{e["title"]}</title><link href="{e["link"]}"/>'
-        f"<updated>{datetime.strptime(e['pubDate'], '%a, %d %b %Y %H:%M:%S GMT').isoformat()}Z</updated></entry>"
+        f"<updated>{datetime.strptime(e['pubDate'] + ' +0000', '%a, %d %b %Y %H:%M:%S GMT %z').isoformat()}</updated>"
+        "</entry>"
         for e in entries
     )
     return f'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>{links}{body}</feed>'
@@ -144,18 +145,27 @@ def test_import_json_lines_and_feed_files_in_published_order(tmp_path: Path, pip
     folder = tmp_path / "history"
     folder.mkdir()
     records = [
-        {"id": "j1", "title": "Samsung Biologics signs CMO contract with Acme Pharma", "summary": "",
+        {"id": "j1", "title": "Samsung Biologics signs $120 million CMO contract with Acme Pharma", "summary": "",
          "url": "https://a.example/1", "published": "2026-10-02"},
         {"id": "j2", "title": "Acme Pharma posts quarterly loss", "published": "2026-10-01T08:00:00+09:00"},
         {"id": "j3", "title": "Old story", "published": "2025-01-01"},
     ]  # fmt: skip
     (folder / "items.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
-    (folder / "feed.xml").write_text(rss([entry(7, 3), entry(8, 4, flagged=True)]), encoding="utf-8")
+    refile = {
+        "title": "(LEAD) Samsung Biologics signs $120 million CMO contract with Acme Pharma",
+        "guid": "wire-1",
+        "link": "https://wire.example/1",
+        "pubDate": "Sat, 03 Oct 2026 09:00:00 GMT",
+    }
+    # feed.xml is read before items.jsonl, but its re-file is newer: the story must start with j1
+    (folder / "feed.xml").write_text(rss([refile, entry(7, 3)]), encoding="utf-8")
     summary = run(pipeline, [], source=folder, since=datetime(2026, 1, 1, tzinfo=UTC))
     assert summary.stored == 4 and summary.items_seen == 4  # the 2025 item is before --since
     with store.transaction(pipeline.engine) as session:
-        guids = [i.guid for i in session.exec(select(Item).order_by(Item.id))]  # type: ignore[arg-type]
-    assert guids == ["j2", "j1", "item-8", "item-7"]  # oldest first
+        items = {i.guid: i for i in session.exec(select(Item))}
+        story = session.get(Story, items["j1"].story_id)
+        assert story is not None and items["wire-1"].story_id == story.id
+        assert story.first_item_id == items["j1"].id and story.item_count == 2
     again = run(pipeline, [], source=folder, since=datetime(2026, 1, 1, tzinfo=UTC))
     assert again.stored == 0
 

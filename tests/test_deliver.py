@@ -222,7 +222,7 @@ def test_thread_follow_up_waits_for_and_uses_the_parent_ts(engine: Engine, slack
     drain(engine, slack, clock, [WEB_RULE])
     clock.advance(60)
     drain(engine, slack, clock, [WEB_RULE])
-    parent, reply = slack.posts()
+    _parent, reply = slack.posts()
     assert reply.body["thread_ts"] == slack.messages[0]["ts"]
     assert "Also reported by wire.example" in reply.body["text"]
 
