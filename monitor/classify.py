@@ -332,6 +332,8 @@ _MAKE_FOR = _c(
     r"(?: help| support| begin| start| also| jointly| further| continue to)?(?: (?:rival |its )?[\w-]+)??"
     r" (?:manufactur\w*|make|making|produc\w*|fill|bottle|fill-finish|formulate|supply)(?![\w-])"
 , "manufactur make making produc fill bottle formulate supply")
+# "Piramal manufactures Ipsen's API": a bare making verb right after a contract manufacturer.
+_MAKES = _c(r"\b(?:manufactures?|makes?|produces?|fills?|bottles?)\b", "manufacture manufactures make makes produce produces fill fills bottle bottles")
 _PROVIDE_MFG = _c(
     r"\b(?:provide|provides|providing|deliver|delivers|offer|offers|perform|performs|deploy|deploys)"
     r" (?:[\w,'-]+ ){0,6}?(?:contract )?(?:manufactur\w*|production|fill[- /&]*finish\w*|cdmo|cmo|cdo"
@@ -402,8 +404,8 @@ _PLANT_STRONG = [
     _c(
         r"\bbreak(?:s|ing)? ground|\bbroke ground|\bbroken ground|ground-?breaking|ground breaking|foundation stone"
         r"|cornerstone|topping[- ]out|topped out|\btops? out|steel erection|structural completion"
-        r"|mechanical completion|site unveiling|착공|기공식|준공|상량식|着工|竣工|开工|竣工"
-    , "break breaks breaking broke broken ground foundation cornerstone topping topped top tops steel structural mechanical site 착공 기공식 준공 상량식 着工 竣工 开工"),
+        r"|mechanical completion|site unveiling|착공|기공식|준공|상량식|증설 ?완료|着工|竣工|开工"
+    , "break breaks breaking broke broken ground foundation cornerstone topping topped top tops steel structural mechanical site 착공 기공식 준공 상량식 증설 着工 竣工 开工"),
     _c(
         r"\b(?:begins?|began|begun|starts?|started|commenc\w+|kicks? off|launch\w*|initiat\w*) (?:the )?"
         r"(?:construction|building work|work on|works on)\b|\bconstruction (?:of|on|begins|began|starts|started"
@@ -417,7 +419,8 @@ _PLANT_STRONG = [
     , "complet"),
     # opening
     _c(
-        rf"\b(?:opens?|opened|opening|inaugurat\w*|unveil\w*|ribbon[- ]cutting|grand opening|launch(?:es|ed|ing)?"
+        rf"\b(?:opens?|opened|opening|inaugurat\w*|unveil\w*|ribbon[- ]cutting|cut(?:s|ting)? (?:the )?ribbon"
+        rf"|grand opening|launch(?:es|ed|ing)?"
         rf"|dedicat\w+|christen\w*) (?:of )?(?:[\w$€£₩.,'-]+ ){{0,6}}?{_PLANT}\b"
     , "open opens opened opening inaugurat unveil ribbon grand launch launches launched launching dedicat christen"),
     _c(rf"\b{_PLANT} (?:[\w-]+ ){{0,3}}?(?:opens|opened|inaugurated|is now open|officially open\w*)\b", "opens opened inaugurated open officially"),
@@ -440,10 +443,11 @@ _PLANT_STRONG = [
     _c(
         r"\b(?:eu-?)?gmp (?:certificat\w*|approval|licen[cs]e|compliance)|\bmanufacturing (?:licen[cs]e|authori[sz]ation"
         r"|permit)|\b(?:licen[cs]ed|approved|certified|cleared|qualified) (?:the )?(?:[\w-]+ ){0,3}?(?:plant|facility"
-        r"|site|line)\b|\bapproval for (?:the |its )?(?:new )?(?:plant|facility|site)|\bpre-?approval inspection"
+        r"|site|line)\b|\b(?:approval|nod|clearance|go-ahead|certification|licen[cs]e) for (?:the |its |a |new )*"
+        r"(?:[\w-]+ ){0,3}?(?:plant|facility|site|line)\b|\bpre-?approval inspection"
         r"|\bpre-?licen[cs]e inspection|\bpass(?:es|ed)? (?:[\w-]+ ){0,3}inspection|\bgreen light for (?:[\w-]+ ){0,3}"
         r"(?:plant|facility|site)|\bsegmented manufacturing",
-        "gmp licen autho permi appro certi clear quali inspe green segme",
+        "gmp licen autho permi appro certi clear quali inspe green segme nod go",
     ),
     _c(
         r"\b(?:plant|facility|site)s? (?:[\w-]+ ){0,3}?(?:approval|certification|licen[cs]e)\b|gmp 인증",
@@ -559,6 +563,9 @@ def _contract_evidence(doc: _Doc) -> _Evidence:
         for m in pattern.finditer(doc):
             if _client_marked(doc, m.start(), m.end()):
                 evidence.strong.append(doc.text[m.start() : min(m.end() + 40, len(doc.text))].split("\n")[0])
+    for m in _MAKES.finditer(doc):
+        if _cdmo_just_before(doc, m.start()) and _client_marked(doc, m.start(), m.end()):
+            evidence.strong.append(doc.text[m.start() : min(m.end() + 40, len(doc.text))].split("\n")[0])
     item_is_acquisition = bool(_ACQUISITION.first(doc))
     for pattern in _CONTRACT_WEAK:
         for m in pattern.finditer(doc):
@@ -568,6 +575,10 @@ def _contract_evidence(doc: _Doc) -> _Evidence:
             if _MFG_CONTEXT.search(doc, sentence) or (_cdmo_in_sentence(doc, m.start()) and not item_is_acquisition):
                 evidence.weak.append(doc.text[m.start() : m.end()])
     return evidence
+
+
+def _cdmo_just_before(doc: _Doc, pos: int) -> bool:
+    return any(_is_proper_cdmo(doc, m.company) for m in doc.mentions if 0 <= pos - m.end <= 2)
 
 
 def _cdmo_in_sentence(doc: _Doc, pos: int) -> bool:
@@ -901,10 +912,10 @@ for _rule, _first_words in (
     (_PLANT_STRONG[0], "break breaks breaking broke broken ground groundbreaking foundation cornerstone topping topped top tops steel structural mechanical site"),
     (_PLANT_STRONG[1], "begin begins began begun start starts started commenc kick kicks launch initiat construction complet finish finished finishes"),
     (_PLANT_STRONG[2], "complet"),
-    (_PLANT_STRONG[3], "open opens opened opening inaugurat unveil ribbon grand launch launches launched launching dedicat christen"),
+    (_PLANT_STRONG[3], "open opens opened opening inaugurat unveil ribbon cut cuts cutting grand launch launches launched launching dedicat christen"),
     (_PLANT_STRONG[5], "begin begins began begun start starts started commenc kick kicks launch launches launched initiat"),
     (_PLANT_STRONG[7], "first goes went come comes came full start"),
-    (_PLANT_STRONG[8], "gmp eu eugmp manufacturing licensed licenced approved certified cleared qualified approval pre preapproval prelicense prelicence pass passes passed green segmented"),
+    (_PLANT_STRONG[8], "gmp eu eugmp manufacturing licensed licenced approved certified cleared qualified approval nod clearance go certification license licence pre preapproval prelicense prelicence pass passes passed green segmented"),
     (_PLANT_STRONG[10], "close closes closed closing closure shut shuts shutting shutter idle idles idled idling mothball wind winds winding pull pulls pulled pulling consolidat"),
     (_PLANT_STRONG[11], "lay lays laying layoff layoffs job cut cuts cutting redundanc"),
     (_PLANT_STRONG[12], "acquir acquisition buy buys buying bought buyout purchas takeover take takes sell sells selling sold sale divest merger"),
@@ -931,6 +942,7 @@ for _rule, _first_words in (
     _anchor(_rule, _first_words)
 for _name, _rule in _MODALITIES:
     _rule.anchored = True
+_MAKES.anchored = True
 
 
 def _entities(doc: _Doc, labels: tuple[Label, ...]) -> Entities:

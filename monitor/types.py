@@ -6,7 +6,7 @@ grouping, decide, render) takes and returns. Table rows are in `monitor.tables`.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -75,9 +75,18 @@ class Entities:
     companies: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["companies"] = list(self.companies)
-        return data
+        """A JSON-ready dict (written by hand: dataclasses.asdict is slow on the ingest path)."""
+        return {
+            "cdmo": self.cdmo,
+            "client": self.client,
+            "value": self.value,
+            "value_usd": self.value_usd,
+            "value_inconsistent": self.value_inconsistent,
+            "site": self.site,
+            "modality": self.modality,
+            "stage": self.stage,
+            "companies": list(self.companies),
+        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,83 @@
+"""`monitor run` as a real subprocess: polls on schedule, reloads edited configuration, stops cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.servers import FeedServer, SlackStandIn, rss
+
+ITEM = {"title": "Acme reports results", "guid": "r-1", "link": "https://n.example/1"}
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def polled(db: Path, feed: str) -> bool:
+    if not db.exists():
+        return False
+    try:
+        with sqlite3.connect(db, timeout=5) as connection:
+            row = connection.execute("SELECT last_success_at FROM feed WHERE name = ?", (feed,)).fetchone()
+    except sqlite3.Error:
+        return False
+    return bool(row and row[0])
+
+
+def test_run_polls_reloads_configuration_and_stops_on_sigterm(tmp_path: Path) -> None:
+    with FeedServer() as feeds, SlackStandIn() as slack:
+        feeds.set("/a.xml", rss([ITEM]))
+        feeds.set("/b.xml", rss([ITEM]))
+        feeds_yaml = tmp_path / "feeds.yaml"
+        feeds_yaml.write_text(f"feeds:\n  - {{name: a, url: '{feeds.url('/a.xml')}'}}\n", encoding="utf-8")
+        (tmp_path / "alerts").mkdir()
+        (tmp_path / "alerts" / "all.yaml").write_text(
+            "name: all\nevents: [cdmo_contract, plant_milestone]\nchannel: '#x'\n", encoding="utf-8"
+        )
+        db = tmp_path / "monitor.db"
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+            "MONITOR_ALLOW_PRIVATE_NETWORKS": "1",
+            "MONITOR_DB": str(db),
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_API_URL": slack.api_url,
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "run", "--tick", "1"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            assert wait_for(lambda: polled(db, "a")), "feed a was never polled"
+            # an invalid edit is reported and the last good configuration stays in force
+            feeds_yaml.write_text("feeds:\n  - {name: a, url: 'ftp://nowhere'}\n", encoding="utf-8")
+            time.sleep(2.5)
+            assert process.poll() is None
+            # a valid edit adds feed b without a restart
+            feeds_yaml.write_text(
+                f"feeds:\n  - {{name: a, url: '{feeds.url('/a.xml')}'}}\n  - {{name: b, url: '{feeds.url('/b.xml')}'}}\n",
+                encoding="utf-8",
+            )
+            assert wait_for(lambda: polled(db, "b")), "the added feed b was never polled"
+        finally:
+            process.send_signal(signal.SIGTERM)
+            output, _ = process.communicate(timeout=30)
+        assert process.returncode == 0, output
+        assert "configuration edit rejected" in output and "feeds[0].url" in output
+        assert "monitor stopped" in output
