@@ -71,7 +71,8 @@ def test_run_polls_reloads_configuration_and_stops_on_sigterm(tmp_path: Path) ->
             assert process.poll() is None
             # a valid edit adds feed b without a restart
             feeds_yaml.write_text(
-                f"feeds:\n  - {{name: a, url: '{feeds.url('/a.xml')}'}}\n  - {{name: b, url: '{feeds.url('/b.xml')}'}}\n",
+                f"feeds:\n  - {{name: a, url: '{feeds.url('/a.xml')}'}}\n"
+                f"  - {{name: b, url: '{feeds.url('/b.xml')}'}}\n",
                 encoding="utf-8",
             )
             assert wait_for(lambda: polled(db, "b")), "the added feed b was never polled"
