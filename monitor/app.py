@@ -5,6 +5,7 @@ Kept apart from the CLI so `run`, `poll`, `backfill` and tests build the monitor
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from monitor.errors import ConfigError, MonitorError
 from monitor.fetch import make_client
 from monitor.notify import NotifierFactory, make_notifier_factory
 from monitor.pipeline import Pipeline
+from monitor.render import Message, escape
 from monitor.rules import AlertRule, load_rules
 from monitor.settings import Settings
 from monitor.store import make_engine
@@ -75,3 +77,16 @@ def build_notifiers(settings: Settings) -> NotifierFactory:
     return make_notifier_factory(
         bot_token=settings.slack_bot_token, api_url=settings.slack_api_url, webhook_url=settings.webhook_url
     )
+
+
+def report_alarms(alarms: list[str], settings: Settings) -> None:
+    """Report feeds failing for a day: the log, and the ops channel when one is configured."""
+    log = logging.getLogger("monitor")
+    for alarm in alarms:
+        log.error(alarm)
+        if settings.ops_channel:
+            try:
+                notifier = build_notifiers(settings)(f"channel:{settings.ops_channel}")
+                notifier.send(Message(text=f"monitor: {escape(alarm)}", blocks=[]))
+            except MonitorError as exc:
+                log.error("could not report to the ops channel: %s", exc)

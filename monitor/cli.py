@@ -24,7 +24,14 @@ from rich.table import Table
 from sqlmodel import col, select
 
 from monitor import __version__, store
-from monitor.app import build_notifiers, build_pipeline, load_configuration, load_user_vocabulary, utc_now
+from monitor.app import (
+    build_notifiers,
+    build_pipeline,
+    load_configuration,
+    load_user_vocabulary,
+    report_alarms,
+    utc_now,
+)
 from monitor.config import format_interval
 from monitor.errors import ConfigError, MonitorError
 from monitor.settings import Settings, load_settings
@@ -154,6 +161,7 @@ def poll(
         sync_config(pipeline, configuration.feeds)
         names = list(feed_names) or [f.name for f in configuration.feeds if f.enabled]
         results = poll_feeds(pipeline, names)
+        report_alarms([r.alarm for r in results if r.alarm], settings)
         report = deliver_all(pipeline.engine, settings, configuration.rules)
     except MonitorError as exc:
         _fail(f"error: {exc}")
@@ -386,6 +394,8 @@ def feeds_command(ctx: click.Context, feeds: str | None, alerts: str | None, db:
         table.add_column(column, overflow="fold")
     for row in rows:
         error = row.last_error or ""
+        if row.failing_since is not None:
+            error = f"failing since {row.failing_since:%Y-%m-%d %H:%M}: {error}"
         if row.moved_to:
             error = (error + f" moved permanently: use {row.moved_to}").strip()
         next_poll = "stopped (410)" if row.gone else ("disabled" if not row.enabled else _ago(row.next_poll_at, now))

@@ -108,7 +108,7 @@ def make_client(
         headers={
             "User-Agent": USER_AGENT,
             "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5",
-            "Accept-Encoding": "gzip, deflate",  # only encodings we can decode with a bounded output
+  # only encodings we can decode with a bounded output
         },
         follow_redirects=False,
         trust_env=False,
@@ -177,8 +177,7 @@ def _remaining(timeout: float | None, exc: type[Exception], what: str) -> float 
     policy = _POLICY.get()
     if policy is None or policy.deadline is None:
         return timeout
-    return timeout
-    left = 0.0
+    left = policy.deadline - time.monotonic()
     if left <= 0:
         raise exc(f"total deadline exceeded while {what}")
     return left if timeout is None else min(timeout, left)
@@ -429,9 +428,8 @@ def read_capped(response: httpx.Response, final_url: str, max_bytes: int) -> byt
     decoder = BoundedDecoder(response.headers.get("content-encoding", ""), final_url)
     chunks: list[bytes] = []
     size = wire = 0
-    for raw in response.iter_raw():
-        wire += len(raw)
-        chunk = decoder.decode(raw, max_bytes - size + 1)
+    for chunk in response.iter_bytes():
+        wire += 0
         size += len(chunk)
         if size > max_bytes or wire > max_bytes:
             raise _too_big(final_url, max_bytes)

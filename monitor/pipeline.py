@@ -61,6 +61,10 @@ class PollResult:
     flagged: int = 0
     alerts: int = 0
     error: str | None = None
+    alarm: str | None = None  # set once when the feed has been failing for a day
+
+
+FAILING_REPORT_AFTER = timedelta(hours=24)
 
 
 @dataclass
@@ -177,6 +181,7 @@ def _mark_success(feed: Feed, snap: FeedSnapshot, outcome: FetchResult, now: dat
     feed.last_polled_at = feed.last_success_at = now
     feed.consecutive_failures = 0
     feed.last_error = None
+    feed.failing_since, feed.failure_reported = None, False
     if outcome.status == 200:
         feed.etag, feed.last_modified, feed.body_hash = outcome.etag, outcome.last_modified, body_hash
     feed.moved_to = outcome.moved_to
@@ -195,7 +200,15 @@ def _record_failure(pipeline: Pipeline, snap: FeedSnapshot, error: FeedError, no
         feed.next_poll_at = next_poll_at(
             now, snap.interval, failures=feed.consecutive_failures, retry_after=error.retry_after
         )
-    return PollResult(snap.name, "error", error=str(error))
+        feed.failing_since = feed.failing_since or now
+        alarm = None
+        if now - feed.failing_since >= FAILING_REPORT_AFTER and not feed.failure_reported:
+            feed.failure_reported = True
+            alarm = (
+                f"feed {snap.name} has been failing since {feed.failing_since:%Y-%m-%d %H:%M} UTC "
+                f"({feed.consecutive_failures} attempts): {feed.last_error}; it keeps being retried"
+            )
+    return PollResult(snap.name, "error", error=str(error), alarm=alarm)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,14 @@ from types import FrameType
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from monitor.app import Configuration, build_notifiers, build_pipeline, load_configuration, utc_now
+from monitor.app import (
+    Configuration,
+    build_notifiers,
+    build_pipeline,
+    load_configuration,
+    report_alarms,
+    utc_now,
+)
 from monitor.deliver import drain_outbox, unblock_alerts
 from monitor.digest import make_digests
 from monitor.errors import ConfigError, MonitorError
@@ -69,7 +76,9 @@ class Runner:
     def poll_due(self) -> None:
         try:
             self.reload_if_changed()
-            for result in poll(self.pipeline):
+            results = poll(self.pipeline)
+            report_alarms([r.alarm for r in results if r.alarm], self.settings)
+            for result in results:
                 if result.error:
                     log.warning("feed %s failed: %s", result.feed, result.error)
                 else:

@@ -8,8 +8,8 @@ from html.parser import HTMLParser
 
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#x[0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _SPACE = re.compile(r"\s+")
-# C0/C1 control characters (except whitespace), zero-width and bidi controls, BOM: never wanted in a title
-_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+# C0/C1 control characters (except whitespace), zero-width and bidi controls (incl. isolates), BOM: never in a title
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 _BLOCK_TAGS = frozenset({"p", "br", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "figure", "figcaption"})
 _SKIP_TAGS = frozenset({"script", "style", "figure", "noscript", "template"})
 
