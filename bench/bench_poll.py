@@ -155,7 +155,7 @@ def render_atom(index: int, entries: list[Entry]) -> bytes:
              f"<updated>{entries[0].published.isoformat()}</updated>"]  # fmt: skip
     for e in entries:
         parts.append(
-            f"<entry><title>{escape(e.title)}</title><link href=\"{escape(e.link)}\"/><id>{e.guid}</id>"
+            f'<entry><title>{escape(e.title)}</title><link href="{escape(e.link)}"/><id>{e.guid}</id>'
             f"<updated>{e.published.isoformat()}</updated>"
             f'<summary type="html">{escape(e.summary)}</summary></entry>'
         )
@@ -240,6 +240,7 @@ _STAGES = {  # innermost match wins: (module, function) -> stage
     ("monitor.grouping", "assign_story"): "group (fingerprint, assign_story, index)",
     ("monitor.story_index", "add"): "group (fingerprint, assign_story, index)",
     ("monitor.pipeline", "_place_in_story"): "store (stories, outbox rows)",
+    ("monitor.pipeline", "place_in_story"): "store (stories, outbox rows)",
     ("monitor.pipeline", "ingest"): "store (items: dedup queries, ORM add/flush)",
     ("monitor.pipeline", "process_fetch"): "store (transaction, commit, feed state)",
     ("monitor.pipeline", "_record_failure"): "store (transaction, commit, feed state)",
@@ -339,7 +340,9 @@ def _statuses(results: list[Any]) -> str:
 def run_pipeline(base: str, feeds: int, workdir: Path) -> tuple[list[Phase], Sampler]:
     settings = Settings(db=str(workdir / "bench.db"), allow_private_networks=True, alerts_dir=ROOT / "alerts")
     pipeline = build_pipeline(settings, load_rules(settings.alerts_dir))
-    specs = [FeedSpec(name=f"feed-{i}", url=f"{base}/feed/{i}.xml", interval=timedelta(minutes=30)) for i in range(feeds)]
+    specs = [
+        FeedSpec(name=f"feed-{i}", url=f"{base}/feed/{i}.xml", interval=timedelta(minutes=30)) for i in range(feeds)
+    ]
     sync_config(pipeline, specs)
     sampler = Sampler()
     with sampler.running():
@@ -390,8 +393,12 @@ def report(feeds: int, latency: str, loop: Phase, pipeline: list[Phase], sampler
     print(f"\n== {feeds} feeds x {ITEMS_PER_FEED} items on 127.0.0.1, server latency {latency} ms ==")
     for phase in [loop, *pipeline, *pools]:
         print(f"{phase.name:48s} {phase.seconds:8.2f} s   peak RSS {phase.peak_rss_mib:6.0f} MiB   {phase.note}")
-    print(f"\ncold poll: {cold.seconds:.2f} s (target <= 15 s), {loop.seconds / cold.seconds:.1f}x the loop (target >= 6x)")
-    print(f"warm poll: {warm.seconds:.2f} s (target <= 3 s), {loop.seconds / warm.seconds:.1f}x the loop (target >= 20x)")
+    print(
+        f"\ncold poll: {cold.seconds:.2f} s (target <= 15 s), {loop.seconds / cold.seconds:.1f}x the loop (target >= 6x)"
+    )
+    print(
+        f"warm poll: {warm.seconds:.2f} s (target <= 3 s), {loop.seconds / warm.seconds:.1f}x the loop (target >= 20x)"
+    )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of this process over the whole run: {peak:.0f} MiB (target < 300 MB)")
     if worker_peaks:

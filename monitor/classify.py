@@ -283,11 +283,17 @@ def _trigger_key(word: str) -> str:
 _c = _Rule
 
 
+def _anchored(pattern: str, first_words: str) -> _Rule:
+    """A rule tried only where one of `first_words` starts (they must cover every match start)."""
+    return _Rule(pattern, first_words, anchored=True)
+
+
 # --- vocabulary of the patterns ----------------------------------------------------------------
 
 _W = r"[\w$€£₩¥.,'&/-]+"  # a word inside a phrase window (amounts included)
 _DEAL = (
-    r"(?:agreements?|deals?|contracts?(?! (?:development|manufactur\w*|research|organi[sz]ation|drug|pharma\w*))|pacts?|orders?|partnerships?|collaborations?|alliances?|loi|mou"
+    r"(?:agreements?|deals?|contracts?(?! (?:development|manufactur\w*|research|organi[sz]ation|drug|pharma\w*))|"
+    r"pacts?|orders?|partnerships?|collaborations?|alliances?|loi|mou"
     r"|letters? of intent|memorandum of understanding|arrangements?|tie-?ups?|cooperation)"
 )
 _MFG = (
@@ -304,43 +310,75 @@ _PLANT = (
 )
 _PLANT_ASSET = (
     r"(?:plants?|facility|facilities|sites?|factory|factories|campus|manufacturing (?:operations|assets|unit"
-    r"|network|business|capabilities|capacity|footprint)|cdmo|cmo|contract manufacturer|contract development and manufacturing organi[sz]ation"
+    r"|network|business|capabilities|capacity|footprint)|cdmo|cmo|contract manufacturer|"
+    r"contract development and manufacturing organi[sz]ation"
     r"|공장)"
 )
 
 # Strong contract phrases: a manufacturing-type agreement, making a client's product, being
 # selected as its manufacturer, providing manufacturing services, reserving capacity, DART.
 _CONTRACT_STRONG = [
-    _c(rf"\b{_MFG}(?: [\w-]+){{0,2}} {_DEAL}\b", "contract manufacturing manuf production fill aseptic filling cmo cdmo cdo crdmo development master clinical commercial biomanufacturing supply"),
-    _c(r"\b(?:contract|order) wins?\b", "contract order"),
-    _c(rf"\b{_DEAL} (?:to|for) (?:the )?(?:[\w-]+ ){{0,3}}?(?:manufactur\w*|produc\w*|fill|formulat\w*|bottl\w*|make)\b", "manufactur produc fill formulat bottl make"),
-    _c(
+    _anchored(
+        rf"\b{_MFG}(?: [\w-]+){{0,2}} {_DEAL}\b",
+        "contract manufacturing production fill aseptic filling cmo cdmo cdo crdmo development master clinical "
+        "commercial biomanufacturing supply",
+    ),
+    _anchored(r"\b(?:contract|order) wins?\b", "contract order"),
+    _anchored(
+        rf"\b{_DEAL} (?:to|for) (?:the )?(?:[\w-]+ ){{0,3}}?(?:manufactur\w*|produc\w*|fill|formulat\w*|bottl\w*|"
+        rf"make)\b",
+        "agreement agreements deal deals contract contracts pact pacts order orders partnership partnerships "
+        "collaboration collaborations alliance alliances loi mou letter letters memorandum arrangement arrangements "
+        "tie ties tieup tieups cooperation",
+    ),
+    _anchored(
         r"\b(?:selects?|selected|picks?|picked|taps?|tapped|chooses|chose|chosen|enlists?|engages?"
         r"|appoints?|hires?|adds?) (?:[\w.&'-]+ ){0,5}?(?:as (?:its |a |the )?(?:[\w-]+ ){0,3}?"
         r"(?:manufactur\w*|cdmo|cmo|producer|supplier)|to (?:manufactur\w*|make|produce|fill|bottle)"
-        r"|for (?:[\w-]+ ){0,4}?(?:manufactur\w*|production|fill\w*|vaccine|doses|drug substance))"
-    , "manufactur cdmo cmo producer supplier make produce fill bottle vaccine doses drug"),
-    _c(r"\b(?:new|adds?|second|another) (?:[\w-]+ ){0,3}?(?:manufacturing|production|cdmo|cmo) partner\b", "partner"),
-    _c(r"\bcapacity reservation|\breserv\w* (?:[\w-]+ ){0,3}capacity\b|\btask order\b", "reserv task"),
-    _c(r"단일판매·공급계약|위탁생산|위탁개발|\bc[dm]?mo ?계약|\bcdo ?계약|受託製造|製造受託|委託製造", "단일판매 위탁 계약 受託 委託"),
-    _c(r"\blettre d'intention\b|\bproduira\b|\bcontrat de (?:fabrication|production)\b", "lettre produira contrat"),
-    _c(r"\babfüll\w*|\bfüllt\b.{0,60}\bab\b|\bliefervertrag|\bherstellungsvertrag|\bproduktionsvertrag", "abfüll füllt liefervertrag herstellungsvertrag produktionsvertrag"),
+        r"|for (?:[\w-]+ ){0,4}?(?:manufactur\w*|production|fill\w*|vaccine|doses|drug substance))",
+        "selects select selected picks pick picked tap taps tapped chooses chose chosen enlist enlists engage "
+        "engages appoint appoints hire hires add adds",
+    ),
+    _anchored(
+        r"\b(?:new|adds?|second|another) (?:[\w-]+ ){0,3}?(?:manufacturing|production|cdmo|cmo) partner\b",
+        "new add adds second another",
+    ),
+    _anchored(r"\bcapacity reservation|\breserv\w* (?:[\w-]+ ){0,3}capacity\b|\btask order\b", "capacity reserv task"),
+    _c(
+        r"단일판매·공급계약|위탁생산|위탁개발|\bc[dm]?mo ?계약|\bcdo ?계약|受託製造|製造受託|委託製造",
+        "단일판매 위탁 계약 受託 委託",
+    ),
+    _anchored(
+        r"\blettre d'intention\b|\bproduira\b|\bcontrat de (?:fabrication|production)\b", "lettre produira contrat"
+    ),
+    _anchored(
+        r"\babfüll\w*|\bfüllt\b.{0,60}\bab\b|\bliefervertrag|\bherstellungsvertrag|\bproduktionsvertrag",
+        "abfüll füllt liefervertrag herstellungsvertrag produktionsvertrag",
+    ),
 ]
 # To make/produce something that visibly belongs to a client (possessive, "for X", doses).
-_MAKE_FOR = _c(
+_MAKE_FOR = _anchored(
     r"\b(?:to|will|would|agreed to|agrees to|set to|plans to|help(?:s|ing)?|aims to)"
     r"(?: help| support| begin| start| also| jointly| further| continue to)?(?: (?:rival |its )?[\w-]+)??"
-    r" (?:manufactur\w*|make|making|produc\w*|fill|bottle|fill-finish|formulate|supply)(?![\w-])"
-, "manufactur make making produc fill bottle formulate supply")
+    r" (?:manufactur\w*|make|making|produc\w*|fill|bottle|fill-finish|formulate|supply)(?![\w-])",
+    "to will would agreed agrees set plans help helps helping aims",
+)
 # "Piramal manufactures Ipsen's API": a bare making verb right after a contract manufacturer.
-_MAKES = _c(r"\b(?:manufactures?|makes?|produces?|fills?|bottles?)\b", "manufacture manufactures make makes produce produces fill fills bottle bottles")
-_PROVIDE_MFG = _c(
+_MAKES = _anchored(
+    r"\b(?:manufactures?|makes?|produces?|fills?|bottles?)\b",
+    "manufacture manufactures make makes produce produces fill fills bottle bottles",
+)
+_PROVIDE_MFG = _anchored(
     r"\b(?:provide|provides|providing|deliver|delivers|offer|offers|perform|performs|deploy|deploys)"
     r" (?:[\w,'-]+ ){0,6}?(?:contract )?(?:manufactur\w*|production|fill[- /&]*finish\w*|cdmo|cmo|cdo"
     r"|development and manufacturing|biomanufacturing)(?: [\w()-]+){0,3}? (?:services?|support|for|capacit\w+)\b"
-    r"|\bprovide (?:[\w-]+ ){0,2}with (?:[\w-]+ ){0,3}capacity\b"
-, "provid deliver offer offers perform deploy")
-_SUPPORT_MFG = _c(r"\b(?:support|supports|supporting|help|helps|helping)(?: the| in)? (?:[\w-]+ ){0,4}?manufactur\w*", "manufactur")
+    r"|\bprovide (?:[\w-]+ ){0,2}with (?:[\w-]+ ){0,3}capacity\b",
+    "provide provides providing deliver delivers offer offers perform performs deploy deploys",
+)
+_SUPPORT_MFG = _anchored(
+    r"\b(?:support|supports|supporting|help|helps|helping)(?: the| in)? (?:[\w-]+ ){0,4}?manufactur\w*",
+    "support supports supporting help helps helping",
+)
 _CLIENT_MARK = _c(
     r"'s\b|\bdoses\b|\bcandidate\b|under development by|\bfor (?:a |an |the )?(?:u\.s\.|us|european|asian|global"
     r"|japanese|chinese|korean|major)"
@@ -348,161 +386,248 @@ _CLIENT_MARK = _c(
 
 # Generic deal wording: counts only in a manufacturing context with a contract manufacturer.
 _CONTRACT_WEAK = [
-    _c(
+    _anchored(
         rf"\b(?:wins?|won|bags?|bagged|lands?|landed|secures?|secured|receives?|received|awarded|gets|nets"
         rf"|clinch\w*|books?|inks?|inked|signs?|signed|seals?|sealed|strikes?|struck|enters?(?: into)?"
         rf"|entered(?: into)?|reach(?:es|ed)?|finali[sz]\w*|expands?|expanded|extends?|extended|renews?"
         rf"|renewed|forges?|forged|establish\w*|agrees?|agreed|announces?|announced|unveils?|ups) "
-        rf"(?:{_W} ){{0,8}}?{_DEAL}\b"
-    , "agreement deal deals contract pact pacts order orders partnership collaboration alliance alliances loi mou letter letters memorandum arrangement tie ties tieup cooperation"),
-    _c(r"\b(?:partners?|partnered|partnering|teams? up|teamed up|collaborat\w+|joins? forces) (?:with|on)\b", "partner partnered partnering team teams teamed collaborat join joins"),
-    _c(rf"\b{_DEAL} with\b|\bexpansion of (?:the )?(?:[\w'-]+ ){{0,3}}?(?:partnership|collaboration)\b", "agreement deal deals contract pact pacts order orders partnership collaboration alliance alliances loi mou letter letters memorandum arrangement tie ties tieup cooperation"),
-    _c(r"\b(?:supply|service|development|cmo|cdmo) (?:[\w-]+ ){0,1}?(?:agreement|contract|deal)s?\b", "agreement contract deal deals"),
-    _c(r"수주|공급 ?계약|생산 ?계약|\bauftrag\b|\bvertrag\b|\bprolonge\b|\bverlänger\w*", "수주 공급 생산 auftrag vertrag prolonge verlänger"),
-    _c(r"\b(?:extend|extends|extended|extension of|expand|expands|expanded|continue[sd]?) (?:[\w-]+ ){0,4}?(?:partnership|collaboration|relationship)\b", "partnership collaboration relationship"),
+        rf"(?:{_W} ){{0,8}}?{_DEAL}\b",
+        "win wins won bag bags bagged land lands landed secure secures secured receive receives received awarded "
+        "gets nets clinch clinches clinched book books ink inks inked sign signs signed seal seals sealed strike "
+        "strikes struck enter enters entered reach reaches reached finalized finalised finalizes finalises expand "
+        "expands expanded extend extends extended renew renews renewed forge forges forged establish establishes "
+        "established agree agrees agreed announce announces announced unveil unveils ups",
+    ),
+    _anchored(
+        r"\b(?:partners?|partnered|partnering|teams? up|teamed up|collaborat\w+|joins? forces) (?:with|on)\b",
+        "partner partners partnered partnering team teams teamed collaborat join joins",
+    ),
+    _anchored(
+        rf"\b{_DEAL} with\b|\bexpansion of (?:the )?(?:[\w'-]+ ){{0,3}}?(?:partnership|collaboration)\b",
+        "agreement agreements deal deals contract contracts pact pacts order orders partnership partnerships "
+        "collaboration collaborations alliance alliances loi mou letter letters memorandum arrangement arrangements "
+        "tie ties tieup tieups cooperation expansion",
+    ),
+    _anchored(
+        r"\b(?:supply|service|development|cmo|cdmo) (?:[\w-]+ ){0,1}?(?:agreement|contract|deal)s?\b",
+        "supply service development cmo cdmo",
+    ),
+    _c(
+        r"수주|공급 ?계약|생산 ?계약|\bauftrag\b|\bvertrag\b|\bprolonge\b|\bverlänger\w*",
+        "수주 공급 생산 auftrag vertrag prolonge verlänger",
+    ),
+    _anchored(
+        r"\b(?:extend|extends|extended|extension of|expand|expands|expanded|"
+        r"continue[sd]?) (?:[\w-]+ ){0,4}?(?:partnership|collaboration|relationship)\b",
+        "extend extends extended extension expand expands expanded continue continues continued",
+    ),
 ]
 _MFG_AGREEMENT = re.compile(r"manufactur\w* (?:and supply )?agreement")
 _MFG_CONTEXT = _c(
     r"manufactur|produc|\bmake\b|\bmaking\b|\bcmo\b|\bcdmo\b|\bcdo\b|fill|finish|bottl|drug substance"
     r"|drug product|capacity|\bsupply\b|doses|contract development|위탁|생산|cmo|abfüll|herstell|fabricat"
 )
-_CDMO_WORDS = _c(
+_CDMO_WORDS = _anchored(
     r"\bcdmo|\bcmo\b|\bcdo\b|\bcrdmo|contract (?:development and )?manufactur|contract manufacturer|contractor"
-    r"|toll manufactur|manufacturing partner|fill[- /&]*finish|위탁|pharmazulieferer|sous-traitant"
-, "cdmo cmo cdo crdmo contract contractor toll manufacturing fill 위탁 pharmazulieferer sous")
-_ACQUISITION = _c(
+    r"|toll manufactur|manufacturing partner|fill[- /&]*finish|위탁|pharmazulieferer|sous-traitant",
+    "cdmo cmo cdo crdmo contract contractor toll manufacturing fill pharmazulieferer sous 위탁",
+)
+_ACQUISITION = _anchored(
     r"\b(?:acquir\w*|acquisition|buy|buys|buying|bought|buyout|purchas\w*|takeover|take over|takes over"
-    r"|sell|sells|selling|sold|sale|divest\w*|merger)\b"
-, "acquir acquisition buy buys buying bought buyout purchas takeover take takes sell sells selling sold sale divest merger")
+    r"|sell|sells|selling|sold|sale|divest\w*|merger)\b",
+    "acquir acquisition buy buys buying bought buyout purchas takeover take takes sell sells selling sold sale "
+    "divest merger",
+)
 
 # Contract vetoes.
-_LICENSING = _c(
+_LICENSING = _anchored(
     r"licen[cs]\w*|royalt\w*|co-develop\w*|codevelop\w*|co-commerciali\w*|commerciali[sz]ation "
     r"(?:agreement|deal|rights|partner\w*)|drug discovery|discovery collaboration|research collaboration"
     r"|platform (?:deal|agreement|technolog\w*)|option to license|out-licens\w*|develop, license"
-    r"|research projects?|workforce|training program|learning program|education|innovation opportunit\w*"
-, "licen royalt co codevelop commercialization commercialisation drug discovery research platform option out develop workforce training learning education innovation")
-_LICENSING_OVERRIDE = _c(r"manufactur\w* (?:and supply )?(?:services )?(?:agreement|deal|contract)|master services?|clinical supply|cmo|cdmo|fill")
-_RAW_MATERIAL = _c(
+    r"|research projects?|workforce|training program|learning program|education|innovation opportunit\w*",
+    "licen royalt co codevelop commercialization commercialisation drug discovery research platform option out "
+    "develop workforce training learning education innovation",
+)
+_LICENSING_OVERRIDE = _c(
+    r"manufactur\w* (?:and supply )?(?:services )?(?:agreement|deal|contract)|master services?|clinical supply|cmo|"
+    r"cdmo|fill"
+)
+_RAW_MATERIAL = _anchored(
     r"raw materials?|consumables|(?:cell )?culture media|\bresins?\b|single-use (?:bags|systems|technolog\w*|products)"
-    r"|bioprocess(?:ing)? (?:equipment|solutions|products)|equipment supply|supply chain solutions|\bfilters\b"
-, "raw consumables culture resin resins single bioprocess bioprocessing equipment chain filters")
+    r"|bioprocess(?:ing)? (?:equipment|solutions|products)|equipment supply|supply chain solutions|\bfilters\b",
+    "raw consumables cell culture resin resins single bioprocess bioprocessing equipment supply filters",
+)
 _ALLIANCE = _c(r"\b(?:cdmo|cmo|cdo|crdmo) (?:business|market|sector|industry)\b", "business market sector industry")
-_TERMINATION = _c(
+_TERMINATION = _anchored(
     r"terminat\w*|cancel\w*|scrap\w*|(?<![\w-])(?:ends?|ended|exits?|exited|pulls? out of|walks? away from) "
-    r"(?:\w+ ){0,3}(?:contract|deal|agreement|partnership)|streamlin\w*|downsiz\w*"
-, "terminat cancel scrap end ends ended exit exits exited pull pulls walk walks streamlin downsiz")
-_PROSPECTIVE = _c(
+    r"(?:\w+ ){0,3}(?:contract|deal|agreement|partnership)|streamlin\w*|downsiz\w*",
+    "terminat cancel scrap end ends ended exit exits exited pull pulls walk walks streamlin downsiz",
+)
+_PROSPECTIVE = _anchored(
     r"\b(?:audit|inspection|visit\w*|talks|negotiat\w*|bid\w*|pursu\w*|seek\w*|hopes?|aims? to win|courting"
     r"|consider\w*) (?:\w+ ){0,4}(?:for|on|to win|over|about) (?:a |the |new |potential )*(?:cmo|cdmo"
-    r"|manufacturing|supply|production) (?:contract|deal|agreement)"
-, "contract contracts deal deals agreement")
+    r"|manufacturing|supply|production) (?:contract|deal|agreement)",
+    "audit inspection visit visits visited visiting talks negotiat bid bids bidding pursu seek seeks seeking hope "
+    "hopes aim aims courting consider",
+)
 
 # Plant milestone evidence.
 _PLANT_STRONG = [
     # construction
-    _c(
+    _anchored(
         r"\bbreak(?:s|ing)? ground|\bbroke ground|\bbroken ground|ground-?breaking|ground breaking|foundation stone"
         r"|cornerstone|topping[- ]out|topped out|\btops? out|steel erection|structural completion"
-        r"|mechanical completion|site unveiling|착공|기공식|준공|상량식|증설 ?완료|着工|竣工|开工"
-    , "break breaks breaking broke broken ground foundation cornerstone topping topped top tops steel structural mechanical site 착공 기공식 준공 상량식 증설 着工 竣工 开工"),
-    _c(
+        r"|mechanical completion|site unveiling|착공|기공식|준공|상량식|증설 ?완료|着工|竣工|开工",
+        "break breaks breaking broke broken ground groundbreaking foundation cornerstone topping topped top tops "
+        "steel structural mechanical site 착공 기공식 준공 상량식 증설 着工 竣工 开工",
+    ),
+    _anchored(
         r"\b(?:begins?|began|begun|starts?|started|commenc\w+|kicks? off|launch\w*|initiat\w*) (?:the )?"
         r"(?:construction|building work|work on|works on)\b|\bconstruction (?:of|on|begins|began|starts|started"
         r"|has (?:begun|started|commenced)|works? (?:begins?|began|start\w*)|milestone|progress)\b"
-        r"|\b(?:complet\w+|finish\w*) (?:the )?construction"
-    , "construction building work works"),
+        r"|\b(?:complet\w+|finish\w*) (?:the )?construction",
+        "begin begins began begun start starts started commenc kick kicks launch initiat construction complet finish "
+        "finished finishes",
+    ),
     # completion of an expansion or plant
-    _c(
+    _anchored(
         r"\bcomplet\w+ (?:of )?(?:the |its |a |an )?(?:[\w$€£₩.,-]+ ){0,5}?(?:expansion|facility|plant"
-        r"|building|suite|line)\b"
-    , "complet"),
+        r"|building|suite|line)\b",
+        "complet",
+    ),
     # opening
-    _c(
+    _anchored(
         rf"\b(?:opens?|opened|opening|inaugurat\w*|unveil\w*|ribbon[- ]cutting|cut(?:s|ting)? (?:the )?ribbon"
         rf"|grand opening|launch(?:es|ed|ing)?"
-        rf"|dedicat\w+|christen\w*) (?:of )?(?:[\w$€£₩.,'-]+ ){{0,6}}?{_PLANT}\b"
-    , "open opens opened opening inaugurat unveil ribbon grand launch launches launched launching dedicat christen"),
-    _c(rf"\b{_PLANT} (?:[\w-]+ ){{0,3}}?(?:opens|opened|inaugurated|is now open|officially open\w*)\b", "opens opened inaugurated open officially"),
-    # operations
+        rf"|dedicat\w+|christen\w*) (?:of )?(?:[\w$€£₩.,'-]+ ){{0,6}}?{_PLANT}\b",
+        "open opens opened opening inaugurat unveil ribbon cut cuts cutting grand launch launches launched launching "
+        "dedicat christen",
+    ),
     _c(
+        rf"\b{_PLANT} (?:[\w-]+ ){{0,3}}?(?:opens|opened|inaugurated|is now open|officially open\w*)\b",
+        "opens opened inaugurated open officially",
+    ),
+    # operations
+    _anchored(
         r"\b(?:begins?|began|begun|starts?|started|commenc\w+|kicks? off|launch(?:es|ed)?|initiat\w+)"
         r" (?:\w+ ){0,3}?(?:full-scale |commercial |gmp |cgmp |large-scale )?(?:operations?|production|manufacturing"
-        r"|making|producing)\b.{0,80}?\b(?:plant|facility|site|campus|line|suite)"
-    , "begin begins began begun start starts started commenc kick kicks launch launches launched initiat"),
+        r"|making|producing)\b.{0,80}?\b(?:plant|facility|site|campus|line|suite)",
+        "begin begins began begun start starts started commenc kick kicks launch launches launched initiat",
+    ),
     _c(
         r"\b(?:plant|facility|site|campus|line|suite)s?\b.{0,60}?\b(?:begins?|began|starts?|started|commenc\w+)"
-        r" (?:\w+ ){0,2}?(?:operations?|production|manufacturing)\b"
-    , "begin begins began start starts started commenc"),
-    _c(
+        r" (?:\w+ ){0,2}?(?:operations?|production|manufacturing)\b",
+        "begin begins began start starts started commenc",
+    ),
+    _anchored(
         r"\bfirst (?:gmp |cgmp |commercial |engineering )?(?:batch|batches|manufacturing run|production run"
         r"|commercial (?:manufacturing )?run|lot)\b|\b(?:goes|went) (?:live|online)\b|\bcomes? online|\bcame online"
-        r"|full-scale operations?|\bstart (?:making|producing|manufacturing)|가동"
-    , "first goes went come comes came full start 가동"),
+        r"|full-scale operations?|\bstart (?:making|producing|manufacturing)|가동",
+        "first goes went come comes came full start 가동",
+    ),
     # regulatory pass of a facility
-    _c(
-        r"\b(?:eu-?)?gmp (?:certificat\w*|approval|licen[cs]e|compliance)|\bmanufacturing (?:licen[cs]e|authori[sz]ation"
+    _anchored(
+        r"\b(?:eu-?)?gmp (?:certificat\w*|approval|licen[cs]e|compliance)|\bmanufacturing (?:licen[cs]e|"
+        r"authori[sz]ation"
         r"|permit)|\b(?:licen[cs]ed|approved|certified|cleared|qualified) (?:the )?(?:[\w-]+ ){0,3}?(?:plant|facility"
         r"|site|line)\b|\b(?:approval|nod|clearance|go-ahead|certification|licen[cs]e) for (?:the |its |a |new )*"
         r"(?:[\w-]+ ){0,3}?(?:plant|facility|site|line)\b|\bpre-?approval inspection"
         r"|\bpre-?licen[cs]e inspection|\bpass(?:es|ed)? (?:[\w-]+ ){0,3}inspection|\bgreen light for (?:[\w-]+ ){0,3}"
         r"(?:plant|facility|site)|\bsegmented manufacturing",
-        "gmp licen autho permi appro certi clear quali inspe green segme nod go",
+        "gmp eu eugmp manufacturing licensed licenced approved certified cleared qualified approval nod clearance go "
+        "certification license licence pre preapproval prelicense prelicence pass passes passed green segmented",
     ),
     _c(
         r"\b(?:plant|facility|site)s? (?:[\w-]+ ){0,3}?(?:approval|certification|licen[cs]e)\b|gmp 인증",
         "approval certification license licence 인증",
     ),
     # closure, idling, layoffs at a site
-    _c(
+    _anchored(
         rf"\b(?:clos(?:e|es|ed|ing|ure)|shut(?:s|ting)?(?: down)?|shutter\w*|idl(?:e|es|ed|ing)|mothball\w*"
-        rf"|wind(?:s|ing)? down|pull\w* (?:the )?plug on|consolidat\w+) (?:of )?(?:[\w,'-]+ ){{0,5}}?{_PLANT_ASSET}\b"
-    , "close closes closed closing closure shut shuts shutting shutter idle idles idled idling mothball wind winds winding pull pulls pulled pulling consolidat"),
-    _c(r"\blay(?:s|ing)? off|\blayoffs?\b|\bjob cuts\b|\bcut(?:s|ting)? (?:[\w-]+ ){0,4}jobs\b|\bredundanc\w+|폐쇄", "lay lays laying layoff layoffs job cut cuts cutting jobs redundanc 폐쇄"),
+        rf"|wind(?:s|ing)? down|pull\w* (?:the )?plug on|consolidat\w+) (?:of )?(?:[\w,'-]+ ){{0,5}}?{_PLANT_ASSET}\b",
+        "close closes closed closing closure shut shuts shutting shutter idle idles idled idling mothball wind winds "
+        "winding pull pulls pulled pulling consolidat",
+    ),
+    _anchored(
+        r"\blay(?:s|ing)? off|\blayoffs?\b|\bjob cuts\b|\bcut(?:s|ting)? (?:[\w-]+ ){0,4}jobs\b|\bredundanc\w+|폐쇄",
+        "lay lays laying layoff layoffs job cut cuts cutting redundanc 폐쇄",
+    ),
     # acquisition or sale of a plant or of a contract manufacturer
-    _c(rf"{_ACQUISITION.pattern} (?:[\w$€£₩¥.,'&-]+ ){{0,8}}?{_PLANT_ASSET}\b", "acquir acquisition buy buys buying bought buyout purchas takeover take takes sell sells selling sold sale divest merger"),
-    _c(rf"\b{_PLANT_ASSET} (?:[\w-]+ ){{0,2}}?(?:acquisition|purchase|sale|buy|takeover)\b", "acquisition purchase sale buy takeover"),
+    _anchored(
+        rf"{_ACQUISITION.pattern} (?:[\w$€£₩¥.,'&-]+ ){{0,8}}?{_PLANT_ASSET}\b",
+        "acquir acquisition buy buys buying bought buyout purchas takeover take takes sell sells selling sold sale "
+        "divest merger",
+    ),
+    _c(
+        rf"\b{_PLANT_ASSET} (?:[\w-]+ ){{0,2}}?(?:acquisition|purchase|sale|buy|takeover)\b",
+        "acquisition purchase sale buy takeover",
+    ),
     _c(r"공장 ?인수|인수", "인수"),
 ]
 _PLANT_WEAK = [
-    _c(
+    _anchored(
         rf"\b(?:to|will|would|plans? to|set to|intends to|aims to) (?:[\w-]+ ){{0,2}}?(?:build|construct|set up"
-        rf"|establish|erect|open|add|create) (?:[\w$€£₩.,'-]+ ){{0,6}}?{_PLANT}\b"
-    , "build construct set establish erect open add create"),
-    _c(
+        rf"|establish|erect|open|add|create) (?:[\w$€£₩.,'-]+ ){{0,6}}?{_PLANT}\b",
+        "to will would plan plans set intends aims",
+    ),
+    _anchored(
         rf"\b(?:expan\w+|scal\w+ up|scales up|boost\w*|bolster\w*|doubl\w+|tripl\w+|increas\w+|adds?|adding"
-        rf"|augment\w*|upgrad\w*|extend\w*|invest\w*) (?:[\w$€£₩.,'-]+ ){{0,6}}?{_PLANT}\b"
-    , "expan scal scales boost bolster doubl tripl increas add adds adding augment upgrad extend invest"),
-    _c(rf"\bexpansion (?:of|at|in|to) (?:its |the )?(?:[\w,.()-]+ ){{0,8}}?{_PLANT}\b|\bexpansion plans?\b|증설", "expansion 증설"),
+        rf"|augment\w*|upgrad\w*|extend\w*|invest\w*) (?:[\w$€£₩.,'-]+ ){{0,6}}?{_PLANT}\b",
+        "expan scal scales boost bolster doubl tripl increas add adds adding augment upgrad extend invest",
+    ),
+    _anchored(
+        rf"\bexpansion (?:of|at|in|to) (?:its |the )?(?:[\w,.()-]+ ){{0,8}}?{_PLANT}\b|\bexpansion plans?\b|증설",
+        "expansion 증설",
+    ),
     _c(rf"\b{_PLANT} expansions?\b", "expansion expansions"),
-    _c(r"\bnew (?:[\w-]+ ){0,3}?(?:production|manufacturing|filling) lines?\b|\badditional (?:[\w-]+ ){0,2}?suites\b", "line lines suites"),
-    _c(r"\baddition of (?:a |an )?(?:new |\d+(?:st|nd|rd|th) )?(?:[\w-]+ ){0,3}?(?:site|plant|facility|line|suites?)\b", "addition"),
+    _anchored(
+        r"\bnew (?:[\w-]+ ){0,3}?(?:production|manufacturing|filling) lines?\b|\badditional (?:[\w-]+ ){0,2}?suites\b",
+        "new additional",
+    ),
+    _anchored(
+        r"\baddition of (?:a |an )?(?:new |\d+(?:st|nd|rd|th) )?(?:[\w-]+ ){0,3}?(?:site|plant|facility|line|"
+        r"suites?)\b",
+        "addition",
+    ),
 ]
 # Building a plant, or creating jobs, needs no further figure.
 _PLANT_BUILD = [
-    _c(r"\b(?:building|build|construct\w*) (?:a |an |its |the )?(?:new |second |third |fourth |fifth )?(?:[\w$€.,-]+ ){0,4}?(?:plant|facility|factory)", "building build construct"),
-    _c(r"\b(?:set|sets) up (?:a |an )?(?:[\w$€.,-]+ ){0,4}?(?:plant|facility|factory)", "set sets"),
-    _c(r"\b(?:creat\w+|add\w*|hir\w+|plots?) (?:[\w-]+ ){0,3}?\d[\d,]* (?:new )?(?:jobs|hires|positions)\b", "jobs hires positions"),
+    _anchored(
+        r"\b(?:building|build|construct\w*) (?:a |an |its |the )?(?:new |second |third |fourth |"
+        r"fifth )?(?:[\w$€.,-]+ ){0,4}?(?:plant|facility|factory)",
+        "building build construct",
+    ),
+    _anchored(r"\b(?:set|sets) up (?:a |an )?(?:[\w$€.,-]+ ){0,4}?(?:plant|facility|factory)", "set sets"),
+    _anchored(
+        r"\b(?:creat\w+|add\w*|hir\w+|plots?) (?:[\w-]+ ){0,3}?\d[\d,]* (?:new )?(?:jobs|hires|positions)\b",
+        "creat add adds adding added hire hires hiring hired plot plots",
+    ),
 ]
 _INVEST_VERB = _c(r"invest\w*|spend\w*|\bdrop\w*|\bpour\w*|commit\w*|\$|€|£|₩|won\b|crore")
 _CONCRETE = _c(
     r"\d[\d,.]* ?(?:sq\.? ?ft|square[- ]f(?:oo|ee)t|square met(?:er|re)s|m2|m²|liters?|litres?|l\b|-liter|-litre)"
     r"|\d[\d,]* (?:new )?(?:jobs|hires|positions|employees|workers|staff)\b|\b(?:two|three|four|five|six|nine|\d+)"
-    r" (?:new )?(?:suites|lines|bioreactors)|\bx ?\d{3,5} ?l\b|\b\d+(?:st|nd|rd|th) (?:global |new )?(?:site|plant|facility)"
-, "sq square m m2 liter liters litre litres l jobs hires positions employees workers staff suites lines bioreactors x site plant facility liter")
+    r" (?:new )?(?:suites|lines|bioreactors)|\bx ?\d{3,5} ?l\b|\b\d+(?:st|nd|rd|th) (?:global |new )?(?:site|plant|"
+    r"facility)",
+    "sq square m m2 liter liters litre litres l jobs hires positions employees workers staff suites lines "
+    "bioreactors x site plant facility liter",
+)
 _PLACE_AFTER = re.compile(r"(?:in|at) (?:its |the )?[A-Z][\w.'-]+")
 
 # Plant vetoes.
 _LAB_OR_OFFICE = _c(
     r"\boffices?\b|headquarters|\bhq\b|r&d|research (?:and development )?(?:cent(?:er|re)|facility|institute|hub|site)"
     r"|laborator\w+|\blabs?\b|\bqc\b|quality control|testing|analytical|biosafety|innovation (?:cent(?:er|re)|hub)"
-    r"|development (?:cent(?:er|re)|facility)|training|academy|warehouse|distribution cent(?:er|re)|museum"
-, "office offices headquarters hq r research laborator lab labs qc quality testing analytical biosafety innovation development training academy warehouse distribution museum")
+    r"|development (?:cent(?:er|re)|facility)|training|academy|warehouse|distribution cent(?:er|re)|museum",
+    "office offices headquarters hq r research laborator lab labs qc quality testing analytical biosafety innovation "
+    "development training academy warehouse distribution museum",
+)
 _MANUFACTURING = _c(r"manufactur|production|\bgmp\b|cgmp|\bplants?\b|fill|bioreactor|factory|공장")
 _WEIGHED = _c(
     r"\bweigh\w*|\bmull\w*|consider\w*|\beyes\b|\beyeing\b|explor\w*|evaluat\w*|scout\w*|shortlist\w*|could build"
-    r"|may build|in talks|potential (?:new )?(?:site|plant)|feasibility"
-, "weigh mull consider eyes eyeing explor evaluat scout shortlist could may talks potential feasibility")
+    r"|may build|in talks|potential (?:new )?(?:site|plant)|feasibility",
+    "weigh mull consider eyes eyeing explor evaluat scout shortlist could may talks potential feasibility",
+)
 _BACKGROUND = _c(r"\b(?:after|since|following) $")  # "after purchasing the site, X plans ..."
 _VISIT = _c(r"\b(?:visits?|visited|inspects|tours?|toured)\b", "visit visits visited inspects tour tours toured")
 
@@ -511,22 +636,30 @@ _EARNINGS = _c(
     r"\bq[1-4]\b|\bquarter\w*|\b[1-4]q\b|\bh[12]\b|first half|second half|half-year|full-year|\bfy ?\d+|net (?:income"
     r"|profit|loss)|\bprofits?\b|\brevenues?\b|\bearnings\b|\bresults\b|sales (?:rebound|growth|fall|drop|rise)"
     r"|\bguidance\b|\boutlook\b|operating (?:profit|income|loss)|ausblick|umsatz|gewinn|halbjahr|quartal"
-    r"|\bshares? (?:jump|fall|rise|drop|surge|slump|soar)|\bstock\b|downgrade|\bwarns\b|\banalysts?\b|영업이익|실적"
-, "q1 q2 q3 q4 quarter 1q 2q 3q 4q h1 h2 first second half year full fy fy19 fy20 fy21 fy22 fy23 fy24 fy25 fy26 fy27 fy28 fy29 fy30 net profit profits revenue revenues earnings results sales guidance outlook operating ausblick umsatz gewinn halbjahr quartal share shares stock downgrade warns analyst analysts 영업이익 실적")
+    r"|\bshares? (?:jump|fall|rise|drop|surge|slump|soar)|\bstock\b|downgrade|\bwarns\b|\banalysts?\b|영업이익|실적",
+    "q1 q2 q3 q4 quarter 1q 2q 3q 4q h1 h2 first second half year full fy fy19 fy20 fy21 fy22 fy23 fy24 fy25 fy26 "
+    "fy27 fy28 fy29 fy30 net profit profits revenue revenues earnings results sales guidance outlook operating "
+    "ausblick umsatz gewinn halbjahr quartal share shares stock downgrade warns analyst analysts 영업이익 실적",
+)
 _EXECUTIVE = _c(
     r"(?:\b(?:ceo|cfo|coo|cto|chief (?:executive|financial|operating|commercial|technology) officer|chief executive"
     r"|president|chairman|chairwoman)\b.{0,40}\b(?:appoint\w*|names?|named|hires?|poach\w*|promot\w*|steps? down"
     r"|resign\w*|depart\w*|retir\w*|succeed\w*|exit\w*)|\b(?:appoint\w*|names?|named|hires?|poach\w*|promot\w*"
-    r"|seeks?|new)\b.{0,40}\b(?:ceo|cfo|coo|chief executive|president|head)\b)"
-, "ceo cfo coo cto chief president chairman chairwoman head")
+    r"|seeks?|new)\b.{0,40}\b(?:ceo|cfo|coo|chief executive|president|head)\b)",
+    "ceo cfo coo cto chief president chairman chairwoman head",
+)
 _FINANCING = _c(
     r"\bipo\b|pre-ipo|initial public offering|\braises?\b|\braised\b|fund-?raising|funding round|series [a-f]\b"
-    r"|\bfinancing\b|private placement|\blisting\b|stake sale|\bbonds?\b|\bloan\b|\bbank\b|상장|투자 유치"
-, "ipo initial raise raises raised fund fundraising funding series financing private listing stake bond bonds loan bank 상장 투자")
-_LAWSUIT = _c(
+    r"|\bfinancing\b|private placement|\blisting\b|stake sale|\bbonds?\b|\bloan\b|\bbank\b|상장|투자 유치",
+    "ipo initial raise raises raised fund fundraising funding series financing private listing stake bond bonds loan "
+    "bank 상장 투자",
+)
+_LAWSUIT = _anchored(
     r"lawsuit|litigation|class action|\bsettle(?:s|d|ment)?\b|\bsues\b|\bsued\b|\bcourt\b|\bcomplaint\b|bpcia"
-    r"|patent infringement|arbitration|injunction"
-, "lawsuit litigation class settle settles settled settlement sues sued court complaint bpcia patent arbitration injunction")
+    r"|patent infringement|arbitration|injunction",
+    "lawsuit litigation class settle settles settled settlement sues sued court complaint bpcia patent arbitration "
+    "injunction",
+)
 _EXPLAINER = _c(
     r"\bhow to\b|\bwhat (?:is|are)\b|\bwhy\b|\bguide\b|choos\w+ (?:the right|a|your) |selection strategy|considerations"
     r"|\?\s*$|explainer|market (?:size|report|research|forecast|share|analysis|outlook|set to)|\bcagr\b|forecasts?"
@@ -538,17 +671,23 @@ _REGULATORY_HEADLINE = _c(
     r"\b(?:fda|ema|mfds|nmpa|chmp|mhra|health canada|regulators?)\b.{0,40}\b(?:approv\w*|nod|clears?|accepts?"
     r"|grants?)|\bapprov\w* (?:[\w-]+ ){0,3}(?:drug|therapy|biosimilar|vaccine|treatment|for)\b|\bnod\b|\bfiles\b"
     r"|\bfiling\b|\bsubmits?\b|accepted for review|\bbla\b|\bnda\b|marketing authori[sz]ation|\bphase (?:[1-3]|i+)\b"
-    r"|\btrial\b|endpoints?"
-, "fda ema mfds nmpa chmp mhra health regulator regulators approv nod files filing submit submits accepted bla nda marketing phase trial endpoint endpoints")
-_INSPECTION_FINDINGS = _c(
+    r"|\btrial\b|endpoints?",
+    "fda ema mfds nmpa chmp mhra health regulator regulators approv nod files filing submit submits accepted bla nda "
+    "marketing phase trial endpoint endpoints",
+)
+_INSPECTION_FINDINGS = _anchored(
     r"\b483s?\b|warning letter|deficienc\w*|\bobservations\b|wrist slap|import alert|\brecalls?\b|consent decree"
-    r"|quality (?:lapses|issues|problems)|control lapses|contaminat\w*|violations"
-, "483 483s warning deficienc observations wrist import recall recalls consent quality control contaminat violations")
+    r"|quality (?:lapses|issues|problems)|control lapses|contaminat\w*|violations",
+    "483 483s warning deficienc observations wrist import recall recalls consent quality control contaminat violations",
+)
 _FEATURE = _c(
     r"\binterview\b|\bq&a\b|\bfeature\b|\bspotlight\b|\bexclusive\b|\bgrowth pill\b|\bdrive growth\b"
     r"|\bset to double\b|\bat (?:the )?(?:bio|bio usa|bio international|cphi|dcat|bioprocess international)\b"
-    r"|\bconference\b|\bconvention\b|trade (?:show|event)|\bpavilion\b|\bshowcase\w*|\bdisplays\b|\bsummit\b|\bwebinar\b"
-, "interview q feature spotlight exclusive growth drive set at conference convention trade pavilion showcase displays summit webinar")
+    r"|\bconference\b|\bconvention\b|trade (?:show|event)|\bpavilion\b|\bshowcase\w*|\bdisplays\b|\bsummit\b|"
+    r"\bwebinar\b",
+    "interview q feature spotlight exclusive growth drive set at conference convention trade pavilion showcase "
+    "displays summit webinar",
+)
 
 
 # --- evidence --------------------------------------------------------------------------------
@@ -606,7 +745,9 @@ def _plant_evidence(doc: _Doc) -> _Evidence:
     evidence = _Evidence()
     for pattern in _PLANT_STRONG:
         for m in pattern.finditer(doc):
-            if _plant_evidence_ok(doc, m.start(), m.end()) and not _BACKGROUND.search(doc, doc.lower, max(0, m.start() - 8), m.start()):
+            if _plant_evidence_ok(doc, m.start(), m.end()) and not _BACKGROUND.search(
+                doc, doc.lower, max(0, m.start() - 8), m.start()
+            ):
                 evidence.strong.append(doc.text[m.start() : m.end()])
     for pattern in _PLANT_WEAK:
         for m in pattern.finditer(doc):
@@ -666,18 +807,24 @@ def _is_proper_cdmo(doc: _Doc, name: str) -> bool:
     return company is not None and company.is_cdmo
 
 
+_DIRECT_PLANT = re.compile(r"\s*(?:[\w-]+ ){0,2}?(?:manufacturing |production )?(?:facility|plant|factory|site|campus)")
+_INVESTMENT_NOUN = re.compile(r"\s*(?:investment|expansion|project|upgrade)")
+_INTO_PLANT = re.compile(
+    rf"\s*(?:[\w-]+ ){{0,4}}?{_PLANT}\b|\s*(?:[\w-]+ ){{0,3}}?(?:in|into|to|for) (?:[\w,.'-]+ ){{0,6}}?{_PLANT}\b"
+)
+
+
 def _investment_evidence(doc: _Doc) -> list[str]:
     """An amount invested in a plant, site or capacity ("$75 million in Canton site")."""
     found = []
     for amount in doc.amounts:
         before = doc.lower[max(0, amount.start - 40) : amount.start]
         after = doc.lower[amount.end : amount.end + 60]
-        direct = re.match(r"\s*(?:[\w-]+ ){0,2}?(?:manufacturing |production )?(?:facility|plant|factory|site|campus)", after)
-        if not (direct or _INVEST_VERB.search(doc, before) or re.match(r"\s*(?:investment|expansion|project|upgrade)", after)):
+        invested = _DIRECT_PLANT.match(after) or _INVEST_VERB.search(doc, before) or _INVESTMENT_NOUN.match(after)
+        if not invested or not _INTO_PLANT.match(after):
             continue
-        if re.match(rf"\s*(?:[\w-]+ ){{0,4}}?{_PLANT}\b|\s*(?:[\w-]+ ){{0,3}}?(?:in|into|to|for) (?:[\w,.'-]+ ){{0,6}}?{_PLANT}\b", after):
-            if _plant_evidence_ok(doc, amount.start, amount.end + len(after)):
-                found.append(doc.text[max(0, amount.start - 12) : amount.end + 40].split("\n")[0].strip())
+        if _plant_evidence_ok(doc, amount.start, amount.end + len(after)):
+            found.append(doc.text[max(0, amount.start - 12) : amount.end + 40].split("\n")[0].strip())
     return found
 
 
@@ -813,17 +960,19 @@ def classify(title: str, summary: str = "", vocabulary: Vocabulary | None = None
 
 # --- entities --------------------------------------------------------------------------------
 
-_UNDISCLOSED = _c(
+_UNDISCLOSED = _anchored(
     r"\b(?:undisclosed|unnamed|unidentified|anonymous) (?:[\w-]+ ){0,3}?(?:client|customer|company|firm|partner"
     r"|pharma\w*|biotech\w*|drugmaker)|\ban? (?:[\w.-]+ ){0,2}?(?:u\.s\.|us|american|european|asian|asia|japanese"
     r"|chinese|korean|swiss|german|global|large|major|mid-sized|mid-size|big)[\w.-]*(?:-based)? (?:[\w-]+ ){0,2}?"
-    r"(?:pharma\w*|biotech\w*|biopharma\w*|drugmaker|drug company|company|firm|partner)\b|\bbig pharma (?:client|customer)"
-    r"|\b(?:u\.s\.|us|european|asian|japanese|chinese|korean)(?:-based)? (?:pharma\w*|biotech\w*|biopharma\w*|drugmaker) (?:company|firm)?",
-    "undisclosed unnamed unidentified anonymous client customer company firm partner pharma pharmaceutical biotech"
-    " biopharma biopharmaceutical drugmaker drug",
+    r"(?:pharma\w*|biotech\w*|biopharma\w*|drugmaker|drug company|company|firm|partner)\b|\bbig pharma (?:client|"
+    r"customer)"
+    r"|\b(?:u\.s\.|us|european|asian|japanese|chinese|korean)(?:-based)? (?:pharma\w*|biotech\w*|biopharma\w*|"
+    r"drugmaker) (?:company|firm)?",
+    "undisclosed unnamed unidentified anonymous a an big u us european asian japanese chinese korean",
 )
 _DECLARED_CDMO = re.compile(
-    r"(?:CDMO|CMO|CRDMO|[Cc]ontract manufacturer|[Cc]ontractor)(?: giant)? (?P<a>[A-Z][\w&.'-]*(?: [A-Z][\w&.'-]*){0,3})"
+    r"(?:CDMO|CMO|CRDMO|[Cc]ontract manufacturer|"
+    r"[Cc]ontractor)(?: giant)? (?P<a>[A-Z][\w&.'-]*(?: [A-Z][\w&.'-]*){0,3})"
     r"|(?P<b>[A-Z][\w&.'-]*(?: [A-Z][\w&.'-]*){0,3}),? (?:an?|the) (?:[\w-]+ ){0,6}?(?:CDMO|CMO|CRDMO|contract"
     r" (?:development and )?manufactur\w+ organi[sz]ation|contract manufacturer)"
 )
@@ -838,7 +987,8 @@ _SUBJECT_STOP = re.compile(
     re.IGNORECASE,
 )
 _SITE_AFTER = re.compile(
-    r"(?:facility|plant|site|campus|factory|Campus|Plant) (?:in|at) (?:the )?(?P<p>[A-Z][\w.'-]+(?:[ -][A-Z][\w.'-]+){0,3}"
+    r"(?:facility|plant|site|campus|factory|Campus|Plant) (?:in|"
+    r"at) (?:the )?(?P<p>[A-Z][\w.'-]+(?:[ -][A-Z][\w.'-]+){0,3}"
     r"(?:, (?:[A-Z][\w.]+)(?: [A-Z][\w.]+)?)?)"
 )
 _SITE_BEFORE = re.compile(
@@ -847,102 +997,53 @@ _SITE_BEFORE = re.compile(
 )
 _PLANT_NUMBER = re.compile(r"\bPlant \d\b|\b\d(?:st|nd|rd|th) plant\b")
 _MODALITIES: tuple[tuple[str, _Rule], ...] = (
-    ("ADC", _c(r"antibody[- ]drug conjugate|\badcs?\b|bioconjugat\w*", "antibody adc adcs bioconjugat")),
+    ("ADC", _anchored(r"antibody[- ]drug conjugate|\badcs?\b|bioconjugat\w*", "antibody adc adcs bioconjugat")),
     (
         "cell or gene therapy",
-        _c(
+        _anchored(
             r"cell (?:and|&) gene|gene therap\w*|cell therap\w*|\baav\b|lentivir\w*|viral vector|car-t|\bcgt\b|plasmid",
             "cell gene aav lentivir viral car cgt plasmid",
         ),
     ),
-    ("mRNA", _c(r"\bmrna\b|messenger rna", "mrna messenger")),
-    ("vaccine", _c(r"vaccin\w*|impfstoff\w*|백신", "vaccin impfstoff 백신")),
-    ("oligonucleotide", _c(r"oligonucleotide|\boligo\b|sirna|antisense", "oligo oligonucleotide sirna antisense")),
-    ("peptide", _c(r"\bpeptides?\b|glp-1", "peptide peptides glp")),
+    ("mRNA", _anchored(r"\bmrna\b|messenger rna", "mrna messenger")),
+    ("vaccine", _anchored(r"vaccin\w*|impfstoff\w*|백신", "vaccin impfstoff 백신")),
+    (
+        "oligonucleotide",
+        _anchored(r"oligonucleotide|\boligo\b|sirna|antisense", "oligo oligonucleotide sirna antisense"),
+    ),
+    ("peptide", _anchored(r"\bpeptides?\b|glp-1", "peptide peptides glp")),
     (
         "fill-finish",
-        _c(
+        _anchored(
             r"fill[- /&]*finish|fill and finish|aseptic fill\w*|sterile injectable|drug product|abfüll\w*|syringe",
             "fill aseptic sterile drug abfüll syringe",
         ),
     ),
     (
         "small molecule",
-        _c(
+        _anchored(
             r"small[- ]molecule|\bapis?\b|active pharmaceutical ingredient|hpapi|solid dose|oral solid",
             "small api apis active hpapi solid oral",
         ),
     ),
-    ("mAb", _c(r"monoclonal|antibod\w*|\bmabs?\b|biosimilar|mammalian|항체", "monoclonal antibod mab mabs biosimilar mammalian 항체")),
+    (
+        "mAb",
+        _anchored(
+            r"monoclonal|antibod\w*|\bmabs?\b|biosimilar|mammalian|항체",
+            "monoclonal antibod mab mabs biosimilar mammalian 항체",
+        ),
+    ),
 )
-_COMMERCIAL = _c(
-    r"commercial (?:supply|manufacturing|production|scale|launch|products?)|commerciali[sz]ation|\blate-stage to commercial"
+_COMMERCIAL = _anchored(
+    r"commercial (?:supply|manufacturing|production|scale|launch|products?)|commerciali[sz]ation|"
+    r"\blate-stage to commercial"
     r"|상업",
-    "commercial commercialization commercialisation 상업",
+    "commercial commercialization commercialisation late 상업",
 )
-_CLINICAL = _c(
+_CLINICAL = _anchored(
     r"clinical[- ](?:stage|supply|trial|manufacturing|material|development)|\bphase (?:[1-3]|i+)\b|early-phase|임상",
     "clinical phase early 임상",
 )
-
-
-def _anchor(rule: _Rule, first_words: str) -> None:
-    """Make `rule` anchored: `first_words` are all the words a match of it can start with."""
-    rule.keys = frozenset(_trigger_key(w) for w in first_words.split())
-    rule.anchored = True
-
-
-for _rule, _first_words in (
-    (_CONTRACT_STRONG[0], "contract manufacturing production fill aseptic filling cmo cdmo cdo crdmo development master clinical commercial biomanufacturing supply"),
-    (_CONTRACT_STRONG[1], "contract order"),
-    (_CONTRACT_STRONG[2], "agreement agreements deal deals contract contracts pact pacts order orders partnership partnerships collaboration collaborations alliance alliances loi mou letter letters memorandum arrangement arrangements tie ties tieup tieups cooperation"),
-    (_CONTRACT_STRONG[3], "selects select selected picks pick picked tap taps tapped chooses chose chosen enlist enlists engage engages appoint appoints hire hires add adds"),
-    (_CONTRACT_STRONG[4], "new add adds second another"),
-    (_CONTRACT_STRONG[5], "capacity reserv task"),
-    (_CONTRACT_STRONG[7], "lettre produira contrat"),
-    (_CONTRACT_STRONG[8], "abfüll füllt liefervertrag herstellungsvertrag produktionsvertrag"),
-    (_MAKE_FOR, "to will would agreed agrees set plans help helps helping aims"),
-    (_PROVIDE_MFG, "provide provides providing deliver delivers offer offers perform performs deploy deploys"),
-    (_SUPPORT_MFG, "support supports supporting help helps helping"),
-    (_CONTRACT_WEAK[0], "win wins won bag bags bagged land lands landed secure secures secured receive receives received awarded gets nets clinch clinches clinched book books ink inks inked sign signs signed seal seals sealed strike strikes struck enter enters entered reach reaches reached finalized finalised finalizes finalises expand expands expanded extend extends extended renew renews renewed forge forges forged establish establishes established agree agrees agreed announce announces announced unveil unveils ups"),
-    (_CONTRACT_WEAK[1], "partner partners partnered partnering team teams teamed collaborat join joins"),
-    (_CONTRACT_WEAK[2], "agreement agreements deal deals contract contracts pact pacts order orders partnership partnerships collaboration collaborations alliance alliances loi mou letter letters memorandum arrangement arrangements tie ties tieup tieups cooperation expansion"),
-    (_CONTRACT_WEAK[3], "supply service development cmo cdmo"),
-    (_CONTRACT_WEAK[5], "extend extends extended extension expand expands expanded continue continues continued"),
-    (_PLANT_STRONG[0], "break breaks breaking broke broken ground groundbreaking foundation cornerstone topping topped top tops steel structural mechanical site"),
-    (_PLANT_STRONG[1], "begin begins began begun start starts started commenc kick kicks launch initiat construction complet finish finished finishes"),
-    (_PLANT_STRONG[2], "complet"),
-    (_PLANT_STRONG[3], "open opens opened opening inaugurat unveil ribbon cut cuts cutting grand launch launches launched launching dedicat christen"),
-    (_PLANT_STRONG[5], "begin begins began begun start starts started commenc kick kicks launch launches launched initiat"),
-    (_PLANT_STRONG[7], "first goes went come comes came full start"),
-    (_PLANT_STRONG[8], "gmp eu eugmp manufacturing licensed licenced approved certified cleared qualified approval nod clearance go certification license licence pre preapproval prelicense prelicence pass passes passed green segmented"),
-    (_PLANT_STRONG[10], "close closes closed closing closure shut shuts shutting shutter idle idles idled idling mothball wind winds winding pull pulls pulled pulling consolidat"),
-    (_PLANT_STRONG[11], "lay lays laying layoff layoffs job cut cuts cutting redundanc"),
-    (_PLANT_STRONG[12], "acquir acquisition buy buys buying bought buyout purchas takeover take takes sell sells selling sold sale divest merger"),
-    (_PLANT_WEAK[0], "to will would plan plans set intends aims"),
-    (_PLANT_WEAK[1], "expan scal scales boost bolster doubl tripl increas add adds adding augment upgrad extend invest"),
-    (_PLANT_WEAK[2], "expansion"),
-    (_PLANT_WEAK[4], "new additional"),
-    (_PLANT_WEAK[5], "addition"),
-    (_PLANT_BUILD[0], "building build construct"),
-    (_PLANT_BUILD[1], "set sets"),
-    (_PLANT_BUILD[2], "creat add adds adding added hire hires hiring hired plot plots"),
-    (_ACQUISITION, "acquir acquisition buy buys buying bought buyout purchas takeover take takes sell sells selling sold sale divest merger"),
-    (_LICENSING, "licen royalt co codevelop commercialization commercialisation drug discovery research platform option out develop workforce training learning education innovation"),
-    (_RAW_MATERIAL, "raw consumables cell culture resin resins single bioprocess bioprocessing equipment supply filters"),
-    (_TERMINATION, "terminat cancel scrap end ends ended exit exits exited pull pulls walk walks streamlin downsiz"),
-    (_PROSPECTIVE, "audit inspection visit visits visited visiting talks negotiat bid bids bidding pursu seek seeks seeking hope hopes aim aims courting consider"),
-    (_LAWSUIT, "lawsuit litigation class settle settles settled settlement sues sued court complaint bpcia patent arbitration injunction"),
-    (_INSPECTION_FINDINGS, "483 483s warning deficienc observations wrist import recall recalls consent quality control contaminat violations"),
-    (_UNDISCLOSED, "undisclosed unnamed unidentified anonymous a an big u us european asian japanese chinese korean"),
-    (_CDMO_WORDS, "cdmo cmo cdo crdmo contract contractor toll manufacturing fill pharmazulieferer sous"),
-    (_COMMERCIAL, "commercial commercialization commercialisation late"),
-    (_CLINICAL, "clinical phase early"),
-):
-    _anchor(_rule, _first_words)
-for _name, _rule in _MODALITIES:
-    _rule.anchored = True
-_MAKES.anchored = True
 
 
 def _entities(doc: _Doc, labels: tuple[Label, ...]) -> Entities:
@@ -1087,4 +1188,3 @@ def _stage(doc: _Doc) -> str | None:
     if commercial and clinical:
         return "clinical and commercial"
     return "commercial" if commercial else "clinical" if clinical else None
-

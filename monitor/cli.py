@@ -166,7 +166,7 @@ def poll(
     except MonitorError as exc:
         _fail(f"error: {exc}")
         return
-    console = Console(stderr=True)
+    console = Console(stderr=True, width=max(140, Console(stderr=True).width))
     table = Table(title=f"Polled {len(results)} feed(s)", show_lines=False)
     for column in ("feed", "status", "new", "flagged", "alerts", "error"):
         table.add_column(column, overflow="fold")

@@ -86,7 +86,7 @@ class ClassifierReport:
 def evaluate(rows: list[dict[str, Any]]) -> ClassifierReport:
     """Classify every row and compare with its gold labels and fields."""
     vocabulary = default_vocabulary()
-    counts = {label: [0, 0, 0] for label in LABELS}
+    counts: dict[str, list[int]] = {label: [0, 0, 0] for label in LABELS}
     fields = {"cdmo": [0, 0], "client": [0, 0], "value": [0, 0]}
     misses: list[Miss] = []
     version = ""
@@ -165,10 +165,7 @@ def names_match(predicted: str | None, gold: str, vocabulary: Vocabulary) -> boo
         return False
     if predicted == "undisclosed":
         return bool(_UNDISCLOSED_GOLD.search(gold))
-    for part in _gold_parts(gold):
-        if vocabulary.related(predicted, part) or _word_prefix(predicted, part):
-            return True
-    return False
+    return any(vocabulary.related(predicted, part) or _word_prefix(predicted, part) for part in _gold_parts(gold))
 
 
 def _gold_parts(gold: str) -> list[str]:

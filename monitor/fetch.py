@@ -108,7 +108,7 @@ def make_client(
         headers={
             "User-Agent": USER_AGENT,
             "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5",
-  # only encodings we can decode with a bounded output
+            "Accept-Encoding": "gzip, deflate",  # only encodings we can decode with a bounded output
         },
         follow_redirects=False,
         trust_env=False,
@@ -428,8 +428,9 @@ def read_capped(response: httpx.Response, final_url: str, max_bytes: int) -> byt
     decoder = BoundedDecoder(response.headers.get("content-encoding", ""), final_url)
     chunks: list[bytes] = []
     size = wire = 0
-    for chunk in response.iter_bytes():
-        wire += 0
+    for raw in response.iter_raw():
+        wire += len(raw)
+        chunk = decoder.decode(raw, max_bytes - size + 1)
         size += len(chunk)
         if size > max_bytes or wire > max_bytes:
             raise _too_big(final_url, max_bytes)

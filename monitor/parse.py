@@ -28,6 +28,7 @@ from monitor.types import ParsedItem
 from monitor.urls import canonical_url, clean_url, outlet
 
 MAX_ITEMS_PER_FEED = 500
+_SURVIVABLE_BOZO = frozenset({"CharacterEncodingOverride", "NonXMLContentType"})
 MAX_ENTITY_EXPANSION = 256 * 1024  # characters that declared XML entities may add to a document
 _ENTITY_DECL = re.compile(r"""<!ENTITY\s+(%\s+)?([^\s%;&"'<>]+)\s+(?:"([^"]*)"|'([^']*)'|[^>]*)>""")
 _ENTITY_REF = re.compile(r"&([^\s#;&]+);")
@@ -84,7 +85,9 @@ def parse_feed(
         raise ParseError(f"feedparser failed on {final_url}: {type(exc).__name__}: {exc}") from exc
     entries = list(parsed.get("entries") or [])
     bozo = parsed.get("bozo_exception")
-    if not entries and bozo is not None and not parsed.get("feed"):
+    if not entries and bozo is not None and type(bozo).__name__ not in _SURVIVABLE_BOZO:
+        # broken and nothing usable (a truncated download): an error, not an empty feed (that would
+        # count as the feed's silent baseline, and its whole real content would alert later)
         raise ParseError(f"not a feed at {final_url}: {type(bozo).__name__}: {bozo}")
     if not entries and not parsed.get("version"):
         raise ParseError(f"not a feed at {final_url}: no RSS, Atom or JSON feed found (an HTML page?)")

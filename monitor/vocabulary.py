@@ -329,7 +329,7 @@ def _parse_entries(text: str, source: str) -> Iterator[tuple[Company, int]]:
 
 def _mapping_value(node: yaml.MappingNode, key: str) -> yaml.Node | None:
     for key_node, value_node in node.value:
-        if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.value == key and isinstance(value_node, yaml.Node):
             return value_node
     return None
 

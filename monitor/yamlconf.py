@@ -16,6 +16,7 @@ import yaml
 
 from monitor.errors import ConfigError
 
+MAX_FILE_BYTES = 1024 * 1024
 _STR = "tag:yaml.org,2002:str"
 _BOOL = "tag:yaml.org,2002:bool"
 _INT = "tag:yaml.org,2002:int"
@@ -127,6 +128,8 @@ class Field:
 def read_yaml(path: Path) -> Field | None:
     """Read `path` as a YAML node tree; None for an empty file. Syntax errors name file and line."""
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:  # PyYAML reads ~1 MB/s: a huge file would stall start-up
+            raise ConfigError(f"{path}: file too large ({path.stat().st_size:,} bytes; the limit is 1 MiB)")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None

@@ -35,7 +35,7 @@ class Route:
     after: Callable[[], None] | None = None
     # Hostile behaviour: "" (normal), "drip" (body one byte every drip_s), "blackhole" (accept, never
     # answer for hold_s), "truncate" (full Content-Length, half the body, close), "short_length"
-    # (Content-Length: 100, whole body), "huge_header" (a 1 MB header line).
+    # (Content-Length: 100, whole body), "huge_header" (a 1 MB header line), "no_length" (body, no length).
     mode: str = ""
     drip_s: float = 0.5
     hold_s: float = 5.0
@@ -131,7 +131,7 @@ class FeedServer:
                         self.send_header("X-Padding", "a" * (1024 * 1024))
                     if route.mode == "short_length":
                         self.send_header("Content-Length", "100")
-                    elif route.mode != "drip":
+                    elif route.mode not in ("drip", "no_length"):
                         self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
                     if route.mode == "drip":

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 import pytest
 
 from monitor.classify import CLASSIFIER_VERSION, Vocabulary, classify, default_vocabulary, load_vocabulary
 from monitor.types import Classification
+
+Case = tuple[str, str, tuple[str, ...]]
 
 C = ("cdmo_contract",)
 P = ("plant_milestone",)
@@ -21,7 +24,7 @@ BOTH = ("cdmo_contract", "plant_milestone")
 NONE: tuple[str, ...] = ()
 
 # (title, summary, expected labels)
-CONTRACTS = [
+CONTRACTS: list[Case] = [
     ("Samsung Biologics signs $410 million manufacturing deal with Novartis", "", C),
     ("Lonza inks commercial supply agreement with Vertex for cell therapy", "", C),
     ("Catalent to manufacture Moderna's next-generation vaccine at Bloomington site", "", C),
@@ -41,8 +44,20 @@ CONTRACTS = [
     ("Novo Nordisk picks Thermo Fisher to make semaglutide pens", "", C),
     ("ST Pharm bags $90 million oligonucleotide order from a US pharmaceutical company", "", C),
     ("CEPI reserves capacity at SK bioscience for outbreak vaccines", "", C),
+    ("AbbVie expands manufacturing partnership with Lonza for ADC payloads", "", C),
+    ("Pharmaron wins $50M API supply contract from undisclosed US biotech", "", C),
+    ("Agreement sees Piramal manufacture Ipsen's oncology API", "", C),
+    ("Kaneka Eurogentec signs deal to produce plasmid DNA for Arcturus", "", C),
+    ("Biogen taps Fujifilm for biosimilar manufacturing", "", C),
+    ("Moderna and Catalent extend fill-finish agreement through 2025", "", C),
+    ("Wacker to manufacture mRNA vaccine for CureVac in Halle", "", C),
+    (
+        "WuXi Biologics wins $500 million in new projects at BIO",
+        "WuXi Biologics signed five manufacturing agreements with US and European biotechs at the BIO convention.",
+        C,
+    ),
 ]
-KOREAN = [
+KOREAN: list[Case] = [
     ("삼성바이오로직스, 단일판매ㆍ공급계약체결", "", C),
     ("삼성바이오로직스, 단일판매·공급계약체결", "", C),
     ("삼성바이오로직스, 단일판매・공급계약체결", "", C),
@@ -52,7 +67,7 @@ KOREAN = [
     ("SK바이오사이언스, 백신 위탁생산 수주", "", C),
     ("삼성바이오로직스 5공장 착공", "", P),
 ]
-PLANTS = [
+PLANTS: list[Case] = [
     ("Lonza breaks ground on $500 million biologics plant in Visp", "", P),
     ("WuXi Biologics completes construction of Irish drug substance facility", "", P),
     ("Samsung Biologics begins operations at Plant 5 in Songdo", "", P),
@@ -67,8 +82,17 @@ PLANTS = [
     ("Thermo Fisher buys Sanofi's sterile fill-finish site in New Jersey", "", P),
     ("Ajinomoto to acquire gene therapy CDMO Forge Biologics", "", P),
     ("Minaris completes first commercial manufacturing run at new Allendale site", "", P),
+    ("Bachem cuts ribbon on new peptide manufacturing building in Vista, California", "", P),
+    ("Syngene gets USFDA nod for Bengaluru biologics facility", "", P),
+    ("Lonza's Portsmouth site passes FDA pre-license inspection", "", P),
+    ("National Resilience sells Ontario facility to Omnia Bio", "", P),
+    ("SK pharmteco completes acquisition of French viral vector CDMO Yposkesi", "", P),
+    ("Asymchem halts construction of Tianjin plant amid weak demand", "", P),
+    ("롯데바이오로직스, 송도 바이오캠퍼스 1공장 준공", "", P),
+    ("셀트리온, 일라이릴리 미국 공장 인수", "", P),
+    ("에스티팜, 올리고 공장 증설 완료", "", P),
 ]
-BOTH_LABELS = [
+BOTH_LABELS: list[Case] = [
     (
         "Emergent signs manufacturing agreement with Novavax and opens new fill-finish suite in Baltimore",
         "",
@@ -80,7 +104,7 @@ BOTH_LABELS = [
         BOTH,
     ),
 ]
-HARD_NEGATIVES = [
+HARD_NEGATIVES: list[Case] = [
     # earnings, even with deals in the headline
     ("Samsung Biologics Q3 profit jumps 40% on big manufacturing deals", "", NONE),
     ("Lonza H1 results beat forecasts as CDMO contracts pile up", "", NONE),
@@ -114,6 +138,17 @@ HARD_NEGATIVES = [
     ("FDA approves Celltrion's Stelara biosimilar", "", NONE),
     ("CureVac terminates manufacturing contracts with Wacker and Celonic", "", NONE),
     ("Thermo Fisher to acquire clinical data firm for $8.9 billion", "", NONE),
+    ("Fareva weighs sale of Italian plant", "", NONE),
+    ("Catalent eyes new gene therapy site in Texas", "", NONE),
+    ("Samsung Biologics Q1 operating profit surges on plant 4 ramp-up", "", NONE),
+    ("Merck KGaA to supply single-use bags to Samsung Biologics", "", NONE),
+    ("WuXi XDC raises HK$4 billion in Hong Kong IPO", "", NONE),
+    (
+        "Aragen and Syngene form alliance to offer integrated CDMO services",
+        "The two contract research and manufacturing companies will jointly market their services.",
+        NONE,
+    ),
+    ("Moderna ends manufacturing deal with Lonza", "", NONE),
 ]
 
 
@@ -121,9 +156,7 @@ def _labels(title: str, summary: str) -> tuple[str, ...]:
     return classify(title, summary).labels
 
 
-@pytest.mark.parametrize(
-    ("title", "summary", "expected"), CONTRACTS + KOREAN + PLANTS + BOTH_LABELS + HARD_NEGATIVES
-)
+@pytest.mark.parametrize(("title", "summary", "expected"), CONTRACTS + KOREAN + PLANTS + BOTH_LABELS + HARD_NEGATIVES)
 def test_labels(title: str, summary: str, expected: tuple[str, ...]) -> None:
     assert _labels(title, summary) == expected
 
@@ -165,7 +198,10 @@ def test_undisclosed_client() -> None:
 
 
 def test_korean_names_are_canonical() -> None:
-    result = classify("삼성바이오로직스, 단일판매ㆍ공급계약체결", "삼성바이오로직스는 1조 8000억원 규모의 위탁생산 계약을 체결했다고 공시했다.")
+    result = classify(
+        "삼성바이오로직스, 단일판매ㆍ공급계약체결",
+        "삼성바이오로직스는 1조 8000억원 규모의 위탁생산 계약을 체결했다고 공시했다.",
+    )
     assert result.entities.cdmo == "Samsung Biologics"
     assert result.entities.value == "1조 8000억원"
     assert result.entities.value_usd == pytest.approx(1.8e12 / 1350)
@@ -221,8 +257,8 @@ def test_title_only_and_empty_input() -> None:
     assert isinstance(classify("Lonza"), Classification)
 
 
-def test_user_vocabulary_extends_the_default(tmp_path: pytest.TempPathFactory) -> None:
-    extra = tmp_path / "mine.yaml"  # type: ignore[operator]
+def test_user_vocabulary_extends_the_default(tmp_path: Path) -> None:
+    extra = tmp_path / "mine.yaml"
     extra.write_text(
         "companies:\n  - {name: Zeta Biomanufacturing, roles: [cdmo], aliases: [ZetaBio, 제타바이오]}\n",
         encoding="utf-8",
@@ -245,8 +281,17 @@ def test_rule_triggers_never_hide_a_match() -> None:
 
     texts = [t + "\n" + s for t, s, _ in CONTRACTS + KOREAN + PLANTS + BOTH_LABELS + HARD_NEGATIVES]
     rules = [r for r in vars(module).values() if isinstance(r, module._Rule)]
-    rules += [r for group in (module._CONTRACT_STRONG, module._CONTRACT_WEAK, module._PLANT_STRONG,
-                              module._PLANT_WEAK, module._PLANT_BUILD) for r in group]
+    rules += [
+        r
+        for group in (
+            module._CONTRACT_STRONG,
+            module._CONTRACT_WEAK,
+            module._PLANT_STRONG,
+            module._PLANT_WEAK,
+            module._PLANT_BUILD,
+        )
+        for r in group
+    ]
     rules += [rule for _, rule in module._MODALITIES]
     vocabulary = default_vocabulary()
     for text in texts:

@@ -363,3 +363,41 @@ def test_a_client_made_without_the_opt_in_refuses_private_addresses_even_outside
     with make_client(timeout=1, connect_timeout=1) as client, pytest.raises(FetchError, match="at connect time"):
         client.get(server.url("/feed"))
     assert server.hits("/feed") == []
+
+
+# -- configuration reload ---------------------------------------------------------------------------
+
+
+def test_run_picks_up_feed_edits_and_keeps_the_last_good_configuration(
+    server: FeedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from monitor.app import build_notifiers
+    from monitor.scheduler import Runner
+    from monitor.settings import Settings
+
+    feeds, alerts = tmp_path / "feeds.yaml", tmp_path / "alerts"
+    alerts.mkdir()
+    (alerts / "all.yaml").write_text("name: all\nevents: [cdmo_contract]\nchannel: '#x'\n")
+    feeds.write_text(f"feeds:\n  - name: f\n    url: '{server.url('/a')}'\n")
+    settings = Settings(
+        feeds_path=feeds, alerts_dir=alerts, db=str(tmp_path / "monitor.db"), allow_private_networks=True
+    )
+    poller = make_poller(tmp_path, server.url("/a"))
+    runner = Runner(settings, poller.pipeline, build_notifiers(settings))
+
+    def enabled() -> dict[str, str]:
+        with store.transaction(poller.pipeline.engine) as session:
+            return {row.name: row.url for row in store.all_feeds(session) if row.enabled}
+
+    runner.reload_if_changed()
+    assert enabled() == {"f": server.url("/a")} and [r.name for r in poller.pipeline.rules] == ["all"]
+    feeds.write_text(
+        f"feeds:\n  - name: f\n    url: '{server.url('/a')}'\n  - name: g\n    url: '{server.url('/b')}'\n"
+    )
+    runner.reload_if_changed()
+    assert enabled() == {"f": server.url("/a"), "g": server.url("/b")}
+    feeds.write_text("feeds:\n  - name: f\n    url: 'ftp://nowhere'\n    interval: soon\n")  # invalid edit
+    runner.reload_if_changed()
+    assert "configuration edit rejected, keeping the last good one" in capsys.readouterr().out
+    assert enabled() == {"f": server.url("/a"), "g": server.url("/b")}
+    assert [r.name for r in poller.pipeline.rules] == ["all"]
