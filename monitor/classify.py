@@ -1,22 +1,30 @@
 """Rule-based classifier: does a news item report a CDMO contract, a plant milestone, both, or neither?
 
 Why rules and not a model: analysts must see *why* an item fired (every label carries the phrases
-that triggered it), the result must be deterministic and fast (thousands of items a second, no
-downloads), and the hard negatives of the corpus (earnings with "big deals" in the headline,
-licensing, raw-material supply to a CDMO, CDMO-to-CDMO alliances, labs and offices, financings,
-explainers, plants only "weighed") are easier to express as vetoes than to learn from 354 items.
+that triggered it), the result must be deterministic and fast (no downloads, no network), and the
+hard negatives of the corpus (earnings with "big deals" in the headline, licensing, raw-material
+supply to a CDMO, CDMO-to-CDMO alliances, labs and offices, financings, explainers, plants only
+"weighed") are easier to express as vetoes than to learn from a few hundred items.
 
 How it decides, per label:
-  * evidence patterns find phrases, each either *strong* ("signs manufacturing agreement",
-    "breaks ground", "acquires ... plant") or *weak* (a generic "inks deal" in a manufacturing
-    context, an "expands capacity" with a concrete figure);
-  * vetoes are *hard* (earnings or executive headline, lawsuit, explainer, 483/warning letter, a
-    raw-material supplier as the only counterparty, CDMO-to-CDMO alliance, termination) or *soft*
-    (drug-approval or conference headline, interview/feature): soft vetoes only cancel weak evidence;
-  * a weak contract also needs a contract manufacturer in the item (vocabulary role or the words
+  * evidence patterns find phrases, each *strong* ("signs manufacturing agreement", "selects X as
+    CDMO", "to make Y's vaccine", "breaks ground", "acquires ... plant", "receives EU GMP
+    certificate") or *weak* (a generic "inks deal" in a manufacturing context; an "expands
+    capacity" that comes with a figure, jobs, space or a place);
+  * vetoes are *hard* (earnings/executive/financing/explainer headline, lawsuit, 483 or warning
+    letter, licensing, termination, a raw-material supplier as the only counterparty, CDMO-to-CDMO
+    alliance, an office/lab, a plant only weighed) or *soft* (drug-approval, trial, interview or
+    conference headline), and soft vetoes only cancel weak evidence;
+  * a weak contract also needs a contract manufacturer in the item (vocabulary role, or the words
     CDMO/CMO/contract manufacturer).
 Fields come from the company vocabulary (roles decide who is the CDMO and who the client), from
-`monitor.money` for values, and from small keyword tables for modality and stage.
+`monitor.money` for values, and from small keyword tables for site, modality and stage. They are
+filled for flagged items; unflagged items only get `companies` and `value`.
+
+Speed: every rule names its trigger words. An item is tokenised once, and a rule whose trigger words
+are absent is skipped; "anchored" rules are tried only where one of their first words starts. This
+keeps the regex engine from scanning each item several dozen times. Vetoes and fields are only
+computed when some evidence was found.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from monitor.money import Amount, StatedValue, find_amounts, pick_value
+from monitor.money import StatedValue, find_amounts, pick_value
 from monitor.types import LABELS, Classification, Entities, Label
 from monitor.vocabulary import Mention, Vocabulary, VocabularyError, load_vocabulary, normalize_text, tokenize
 
@@ -41,7 +49,7 @@ __all__ = [
     "load_vocabulary",
 ]
 
-CLASSIFIER_VERSION = "1.0"
+CLASSIFIER_VERSION = "1.1"
 
 
 @lru_cache(maxsize=1)
@@ -53,24 +61,52 @@ def default_vocabulary() -> Vocabulary:
 # --- the item as the rules see it ---------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
 class _Doc:
-    """Normalised title and summary joined, lowercased copy with the same offsets, and mentions."""
+    """The item as the rules see it: normalised text, a lowercased copy with the same offsets,
+    where the trigger words start, company mentions and amounts. Sentences and the copy with
+    company names blanked are computed on first use (many items never need them)."""
 
-    text: str
-    lower: str
-    masked: str  # `lower` with company names blanked, so "Charles River Laboratories" is no lab
-    title_end: int
-    sentence_starts: tuple[int, ...]
-    positions: dict[str, list[int]]  # each word, and its first 4 and 5 letters -> where it starts
-    mentions: tuple[Mention, ...]
-    amounts: tuple[Amount, ...]
-    vocabulary: Vocabulary
-    _cache: dict[tuple[str, int], bool] = field(default_factory=dict)
+    __slots__ = (
+        "_masked",
+        "_sentence_starts",
+        "amounts",
+        "lower",
+        "mentions",
+        "positions",
+        "text",
+        "title_end",
+        "vocabulary",
+    )
+
+    def __init__(self, title: str, summary: str, vocabulary: Vocabulary) -> None:
+        title_n, summary_n = normalize_text(title), normalize_text(summary)
+        self.text = f"{title_n}\n{summary_n}" if summary_n else title_n
+        self.title_end = len(title_n)
+        lower = self.text.lower()
+        if len(lower) != len(self.text):  # a few characters lowercase to two; keep offsets aligned
+            lower = "".join(c.lower()[0] for c in self.text)
+        self.lower = lower
+        words, word_starts = tokenize(lower)
+        self.vocabulary = vocabulary
+        self.mentions = tuple(vocabulary.find(self.text, words, word_starts))
+        self.amounts = tuple(find_amounts(self.text))
+        self.positions = _positions(words, word_starts)
+        self._masked: str | None = None
+        self._sentence_starts: list[int] | None = None
 
     @property
     def title(self) -> str:
         return self.lower[: self.title_end]
+
+    @property
+    def masked(self) -> str:
+        """`lower` with company names blanked, so "Charles River Laboratories" is no lab."""
+        if self._masked is None:
+            chars = list(self.lower)
+            for m in self.mentions:
+                chars[m.start : m.end] = "#" * (m.end - m.start)
+            self._masked = "".join(chars)
+        return self._masked
 
     def sentence_of(self, pos: int) -> str:
         """The lowercased sentence (title, or a summary sentence) around `pos`."""
@@ -80,57 +116,35 @@ class _Doc:
     def sentence_span(self, pos: int) -> tuple[int, int]:
         if pos < self.title_end:
             return 0, self.title_end
-        i = bisect_right(self.sentence_starts, pos) - 1
-        start = self.sentence_starts[i] if i >= 0 else self.title_end
-        end = self.sentence_starts[i + 1] if i + 1 < len(self.sentence_starts) else len(self.lower)
+        if self._sentence_starts is None:
+            self._sentence_starts = _sentence_starts(self.text, self.title_end)
+        starts = self._sentence_starts
+        i = bisect_right(starts, pos) - 1
+        start = starts[i] if i >= 0 else self.title_end
+        end = starts[i + 1] if i + 1 < len(starts) else len(self.lower)
         return start, end
 
     def mentions_between(self, start: int, end: int) -> list[Mention]:
         return [m for m in self.mentions if m.start >= start and m.end <= end]
 
-    def sentence_flag(self, name: str, pos: int, compute: Callable[[int, int], bool]) -> bool:
-        """`compute(start, end)` for the sentence around `pos`, cached per sentence."""
-        span = self.sentence_span(pos)
-        key = (name, span[0])
-        value = self._cache.get(key)
-        if value is None:
-            value = self._cache[key] = compute(*span)
-        return value
-
 
 def _positions(words: list[str], starts: list[int]) -> dict[str, list[int]]:
+    """Trigger key -> offsets of the words it stands for (the word itself, or its first 4 or 5 letters)."""
     positions: dict[str, list[int]] = {}
+    keys = _TRIGGER_KEYS
     for word, start in zip(words, starts, strict=True):
-        found = positions.get(word)
-        if found is None:
-            positions[word] = [start]
-        else:
-            found.append(start)
-    for word in [w for w in positions if len(w) > 4]:
-        for stem in (word[:4], word[:5]) if len(word) > 5 else (word[:4],):
-            found = positions.get(stem)
-            if found is None:
-                positions[stem] = list(positions[word])
-            elif found is not positions[word]:
-                found.extend(positions[word])
+        for key in (word, word[:4], word[:5]) if len(word) > 4 else (word,):
+            if key in keys:
+                found = positions.get(key)
+                if found is None:
+                    positions[key] = [start]
+                elif found[-1] != start:
+                    found.append(start)
     return positions
 
 
 def _build_doc(title: str, summary: str, vocabulary: Vocabulary) -> _Doc:
-    title_n, summary_n = normalize_text(title), normalize_text(summary)
-    text = f"{title_n}\n{summary_n}" if summary_n else title_n
-    lower = text.lower()
-    if len(lower) != len(text):  # a few characters lowercase to two; keep offsets aligned
-        lower = "".join(c.lower()[0] for c in text)
-    words, word_starts = tokenize(lower)
-    mentions = tuple(vocabulary.find(text, words, word_starts))
-    masked = list(lower)
-    for m in mentions:
-        masked[m.start : m.end] = "#" * (m.end - m.start)
-    starts = tuple(_sentence_starts(text, len(title_n)))
-    amounts = tuple(find_amounts(text))
-    positions = _positions(words, word_starts)
-    return _Doc(text, lower, "".join(masked), len(title_n), starts, positions, mentions, amounts, vocabulary)
+    return _Doc(title, summary, vocabulary)
 
 
 _SENTENCE_END = re.compile(r"[.!?]['\"”]? (?=['\"“(]?[A-Z0-9])|\s[*•]\s|\s--?\s(?=[A-Z])")
@@ -186,6 +200,7 @@ class _Rule:
         words = triggers.split()
         self.subs = tuple(w for w in words if not _TRIGGER_WORD.fullmatch(w))
         self.keys = frozenset(_trigger_key(w) for w in words if _TRIGGER_WORD.fullmatch(w))
+        _TRIGGER_KEYS.update(self.keys)
 
     def active(self, doc: _Doc) -> bool:
         if self.keys and not doc.positions.keys().isdisjoint(self.keys):
@@ -197,6 +212,8 @@ class _Rule:
 
     def finditer(self, doc: _Doc) -> Iterator[re.Match[str]]:
         if self.anchored and not any(sub in doc.lower for sub in self.subs):
+            if doc.positions.keys().isdisjoint(self.keys):
+                return iter(())
             return self._anchored_matches(doc)
         if not self.active(doc):
             return iter(())
@@ -210,6 +227,23 @@ class _Rule:
         if not self.bounded:
             return self.regex.search(text, pos, endpos)
         return next(self._bounded_matches(text, pos, endpos), None)
+
+    def in_span(self, doc: _Doc, start: int, end: int, text: str | None = None) -> re.Match[str] | None:
+        """The first match inside doc.lower[start:end] (or the same span of `text`, e.g. `doc.masked`)."""
+        text = doc.lower if text is None else text
+        if not self.anchored or any(sub in doc.lower[start:end] for sub in self.subs):
+            return self.search(doc, text, start, end)
+        positions = doc.positions
+        starts = [p for key in positions.keys() & self.keys for p in positions[key] if start <= p < end]
+        match = self.regex.match
+        for pos in sorted(starts):
+            m = match(text, pos, end)
+            if m is not None:
+                return m
+        return None
+
+    def in_title(self, doc: _Doc) -> re.Match[str] | None:
+        return self.in_span(doc, 0, doc.title_end)
 
     def first(self, doc: _Doc) -> re.Match[str] | None:
         """The first match in the whole item."""
@@ -273,6 +307,7 @@ def _strip_leading_boundaries(pattern: str) -> str | None:
     return "|".join(b[2:] for b in branches)
 
 
+_TRIGGER_KEYS: set[str] = set()  # every rule's keys: the only words worth indexing in an item
 _TRIGGER_WORD = re.compile(r"[0-9a-z\u00c0-\u024f]+")
 
 
@@ -423,9 +458,11 @@ _CONTRACT_WEAK = [
     ),
 ]
 _MFG_AGREEMENT = re.compile(r"manufactur\w* (?:and supply )?agreement")
-_MFG_CONTEXT = _c(
-    r"manufactur|produc|\bmake\b|\bmaking\b|\bcmo\b|\bcdmo\b|\bcdo\b|fill|finish|bottl|drug substance"
-    r"|drug product|capacity|\bsupply\b|doses|contract development|위탁|생산|cmo|abfüll|herstell|fabricat"
+_MFG_CONTEXT = _anchored(
+    r"(?:bio)?manufactur|produc|make\b|making\b|cmo\b|cdmo\b|cdo\b|fill|finish|bottl|drug substance"
+    r"|drug product|capacity|supply\b|doses|contract development|위탁|생산|abfüll|herstell|fabricat",
+    "manufactur biomanufactur produc make making cmo cdmo cdo fill finish bottl drug capacity supply doses contract"
+    " abfüll herstell fabricat 위탁 생산",
 )
 _CDMO_WORDS = _anchored(
     r"\bcdmo|\bcmo\b|\bcdo\b|\bcrdmo|contract (?:development and )?manufactur|contract manufacturer|contractor"
@@ -472,6 +509,12 @@ _PROSPECTIVE = _anchored(
 )
 
 # Plant milestone evidence.
+# "strikes deal for Belgian CDMO": buying a plant or a contract manufacturer, not hiring one.
+_DEAL_FOR_ASSET = _anchored(
+    r"\bdeal (?:for|to buy|to acquire) (?:a |an |the )?(?:[\w-]+ ){0,3}?(?:cdmo|cmo|contract manufacturer|plant"
+    r"|facility|site)\b(?! services| capacity| support)",
+    "deal",
+)
 _PLANT_STRONG = [
     # construction
     _anchored(
@@ -499,7 +542,7 @@ _PLANT_STRONG = [
     _anchored(
         rf"\b(?:opens?|opened|opening|inaugurat\w*|unveil\w*|ribbon[- ]cutting|cut(?:s|ting)? (?:the )?ribbon"
         rf"|grand opening|launch(?:es|ed|ing)?"
-        rf"|dedicat\w+|christen\w*) (?:of )?(?:[\w$€£₩.,'-]+ ){{0,6}}?{_PLANT}\b",
+        rf"|dedicat\w+|christen\w*) (?:of )?(?:[\w$€£₩.,'-]+ ){{0,6}}?(?:\w+-)?{_PLANT}\b",
         "open opens opened opening inaugurat unveil ribbon cut cuts cutting grand launch launches launched launching "
         "dedicat christen",
     ),
@@ -518,6 +561,10 @@ _PLANT_STRONG = [
         r"\b(?:plant|facility|site|campus|line|suite)s?\b.{0,60}?\b(?:begins?|began|starts?|started|commenc\w+)"
         r" (?:\w+ ){0,2}?(?:operations?|production|manufacturing)\b",
         "begin begins began start starts started commenc",
+    ),
+    _anchored(
+        rf"\bcommission(?:s|ed|ing)? (?:of )?(?:the |a |an |its |new |first )*(?:[\w-]+ ){{0,3}}?{_PLANT}\b",
+        "commission commissions commissioned commissioning",
     ),
     _anchored(
         r"\bfirst (?:gmp |cgmp |commercial |engineering )?(?:batch|batches|manufacturing run|production run"
@@ -562,6 +609,12 @@ _PLANT_STRONG = [
         rf"\b{_PLANT_ASSET} (?:[\w-]+ ){{0,2}}?(?:acquisition|purchase|sale|buy|takeover)\b",
         "acquisition purchase sale buy takeover",
     ),
+    _anchored(
+        rf"\b(?:throws? down|pays?|paid|paying|shells? out|forks? over|spends?|spent) (?:[\w$€£₩.,'-]+ ){{0,4}}?"
+        rf"(?:for|on|to (?:buy|acquire)) (?:[\w$€£₩.,'&-]+ ){{0,5}}?{_PLANT_ASSET}\b",
+        "throw throws pay pays paid paying shell shells fork forks spend spends spent",
+    ),
+    _DEAL_FOR_ASSET,
     _c(r"공장 ?인수|인수", "인수"),
 ]
 _PLANT_WEAK = [
@@ -575,9 +628,11 @@ _PLANT_WEAK = [
         rf"|augment\w*|upgrad\w*|extend\w*|invest\w*) (?:[\w$€£₩.,'-]+ ){{0,6}}?{_PLANT}\b",
         "expan scal scales boost bolster doubl tripl increas add adds adding augment upgrad extend invest",
     ),
+    _anchored(r"\bexpansion plans?\b|증설", "expansion 증설"),
     _anchored(
-        rf"\bexpansion (?:of|at|in|to) (?:its |the )?(?:[\w,.()-]+ ){{0,8}}?{_PLANT}\b|\bexpansion plans?\b|증설",
-        "expansion 증설",
+        r"\b(?:plans?|announces?|announced|unveils?|unveiled|details|outlines) (?:a |an |its |major |new )*"
+        r"(?:[\w$€£₩.,-]+ ){0,3}?expansion\b",
+        "plan plans announce announces announced unveil unveils unveiled details outlines",
     ),
     _c(rf"\b{_PLANT} expansions?\b", "expansion expansions"),
     _anchored(
@@ -590,17 +645,39 @@ _PLANT_WEAK = [
         "addition",
     ),
 ]
-# Building a plant, or creating jobs, needs no further figure.
+# Building a plant, expanding a named physical site or production capacity, investing in a new
+# plant, or creating jobs: these need no further figure.
+_PHYSICAL = r"(?:plants?|facility|facilities|sites?|factory|factories|campus|hub|suites?|lines?)"
 _PLANT_BUILD = [
     _anchored(
-        r"\b(?:building|build|construct\w*) (?:a |an |its |the )?(?:new |second |third |fourth |"
+        r"\b(?:building|builds?|built|construct\w*) (?:a |an |its |the )?(?:new |second |third |fourth |"
         r"fifth )?(?:[\w$€.,-]+ ){0,4}?(?:plant|facility|factory)",
-        "building build construct",
+        "building build builds built construct",
+    ),
+    _anchored(
+        rf"\bexpansion (?:of|at|in|to) (?:its |the )?(?:[\w,.()-]+ ){{0,8}}?(?:{_PHYSICAL}|(?:production|manufacturing)"
+        rf" capacity)\b",
+        "expansion",
+    ),
+    _c(
+        rf"\b(?:{_PHYSICAL}|(?:production|manufacturing|fill-finish|filling) capacity) expansions?\b",
+        "expansion expansions",
+    ),
+    _anchored(
+        r"\b(?:expands?|expanded|expanding|boosts?|boosted|boosting|doubles?|doubled|doubling|triples?|tripled)"
+        r" (?:its |their |the )?(?:[\w-]+ ){0,3}?(?:production|manufacturing|fill-finish|filling) capacity\b",
+        "expand expands expanded expanding boost boosts boosted boosting double doubles doubled doubling triple"
+        " triples tripled",
+    ),
+    _anchored(
+        r"\binvest(?:s|ed|ing|ment)? (?:of )?(?:[\w$€£₩.,+-]+ ){0,3}?in (?:a |an |its )?new (?:[\w-]+ ){0,5}?"
+        r"(?:plant|facility|site|campus|factory)\b",
+        "invest invests invested investing investment",
     ),
     _anchored(r"\b(?:set|sets) up (?:a |an )?(?:[\w$€.,-]+ ){0,4}?(?:plant|facility|factory)", "set sets"),
     _anchored(
         r"\b(?:creat\w+|add\w*|hir\w+|plots?) (?:[\w-]+ ){0,3}?\d[\d,]* (?:new )?(?:jobs|hires|positions)\b",
-        "creat add adds adding added hire hires hiring hired plot plots",
+        "creat add adds adding added additional hire hires hiring hired plot plots",
     ),
 ]
 _INVEST_VERB = _c(r"invest\w*|spend\w*|\bdrop\w*|\bpour\w*|commit\w*|\$|€|£|₩|won\b|crore")
@@ -615,24 +692,31 @@ _CONCRETE = _c(
 _PLACE_AFTER = re.compile(r"(?:in|at) (?:its |the )?[A-Z][\w.'-]+")
 
 # Plant vetoes.
-_LAB_OR_OFFICE = _c(
+_LAB_OR_OFFICE = _anchored(
     r"\boffices?\b|headquarters|\bhq\b|r&d|research (?:and development )?(?:cent(?:er|re)|facility|institute|hub|site)"
     r"|laborator\w+|\blabs?\b|\bqc\b|quality control|testing|analytical|biosafety|innovation (?:cent(?:er|re)|hub)"
     r"|development (?:cent(?:er|re)|facility)|training|academy|warehouse|distribution cent(?:er|re)|museum",
     "office offices headquarters hq r research laborator lab labs qc quality testing analytical biosafety innovation "
     "development training academy warehouse distribution museum",
 )
-_MANUFACTURING = _c(r"manufactur|production|\bgmp\b|cgmp|\bplants?\b|fill|bioreactor|factory|공장")
-_WEIGHED = _c(
+_MANUFACTURING = _anchored(
+    r"(?:bio)?manufactur|production|gmp\b|cgmp|plants?\b|fill|bioreactor|factory|공장",
+    "manufactur biomanufactur production gmp cgmp plant plants fill bioreactor factory 공장",
+)
+_WEIGHED = _anchored(
     r"\bweigh\w*|\bmull\w*|consider\w*|\beyes\b|\beyeing\b|explor\w*|evaluat\w*|scout\w*|shortlist\w*|could build"
     r"|may build|in talks|potential (?:new )?(?:site|plant)|feasibility",
-    "weigh mull consider eyes eyeing explor evaluat scout shortlist could may talks potential feasibility",
+    "weigh weighs weighing mull mulls mulling consider considers considering considered eyes eyeing explor evaluat"
+    " scout shortlist could may in potential feasibility",
 )
-_BACKGROUND = _c(r"\b(?:after|since|following) $")  # "after purchasing the site, X plans ..."
-_VISIT = _c(r"\b(?:visits?|visited|inspects|tours?|toured)\b", "visit visits visited inspects tour tours toured")
+# Evidence that only recalls the past: "after purchasing the site", "follows the 2022 agreement for the expansion".
+_BACKGROUND = re.compile(
+    r"\b(?:after|since|following|follows|followed|previous|previously|earlier|prior to|(?:19|20)\d\d)\b[^,.;:]{0,35}$"
+)
+_VISIT = _anchored(r"\b(?:visits?|visited|inspects|tours?|toured)\b", "visit visits visited inspects tour tours toured")
 
 # Vetoes for both labels. Title-only unless noted.
-_EARNINGS = _c(
+_EARNINGS = _anchored(
     r"\bq[1-4]\b|\bquarter\w*|\b[1-4]q\b|\bh[12]\b|first half|second half|half-year|full-year|\bfy ?\d+|net (?:income"
     r"|profit|loss)|\bprofits?\b|\brevenues?\b|\bearnings\b|\bresults\b|sales (?:rebound|growth|fall|drop|rise)"
     r"|\bguidance\b|\boutlook\b|operating (?:profit|income|loss)|ausblick|umsatz|gewinn|halbjahr|quartal"
@@ -641,18 +725,19 @@ _EARNINGS = _c(
     "fy27 fy28 fy29 fy30 net profit profits revenue revenues earnings results sales guidance outlook operating "
     "ausblick umsatz gewinn halbjahr quartal share shares stock downgrade warns analyst analysts 영업이익 실적",
 )
-_EXECUTIVE = _c(
+_EXECUTIVE = _anchored(
     r"(?:\b(?:ceo|cfo|coo|cto|chief (?:executive|financial|operating|commercial|technology) officer|chief executive"
     r"|president|chairman|chairwoman)\b.{0,40}\b(?:appoint\w*|names?|named|hires?|poach\w*|promot\w*|steps? down"
     r"|resign\w*|depart\w*|retir\w*|succeed\w*|exit\w*)|\b(?:appoint\w*|names?|named|hires?|poach\w*|promot\w*"
     r"|seeks?|new)\b.{0,40}\b(?:ceo|cfo|coo|chief executive|president|head)\b)",
-    "ceo cfo coo cto chief president chairman chairwoman head",
+    "ceo cfo coo cto chief president chairman chairwoman appoint appoints appointed appointing appointment name names"
+    " named hire hires hired poach poaches poached promot seek seeks new",
 )
-_FINANCING = _c(
+_FINANCING = _anchored(
     r"\bipo\b|pre-ipo|initial public offering|\braises?\b|\braised\b|fund-?raising|funding round|series [a-f]\b"
     r"|\bfinancing\b|private placement|\blisting\b|stake sale|\bbonds?\b|\bloan\b|\bbank\b|상장|투자 유치",
-    "ipo initial raise raises raised fund fundraising funding series financing private listing stake bond bonds loan "
-    "bank 상장 투자",
+    "ipo pre initial raise raises raised fund fundraising funding series financing private listing stake bond bonds"
+    " loan bank 상장 투자",
 )
 _LAWSUIT = _anchored(
     r"lawsuit|litigation|class action|\bsettle(?:s|d|ment)?\b|\bsues\b|\bsued\b|\bcourt\b|\bcomplaint\b|bpcia"
@@ -660,14 +745,18 @@ _LAWSUIT = _anchored(
     "lawsuit litigation class settle settles settled settlement sues sued court complaint bpcia patent arbitration "
     "injunction",
 )
-_EXPLAINER = _c(
-    r"\bhow to\b|\bwhat (?:is|are)\b|\bwhy\b|\bguide\b|choos\w+ (?:the right|a|your) |selection strategy|considerations"
-    r"|\?\s*$|explainer|market (?:size|report|research|forecast|share|analysis|outlook|set to)|\bcagr\b|forecasts?"
-    r"|\d{4} ?[-–] ?\d{4}|report by|\bact\b|legislat\w*|\bpolicy\b|opinion|editor|commentary|paradox|survey"
-    r"|ranking|\bprofile\b|anniversary|\bat \d+ years\b|landscape|navigat\w*|reshap\w*|preparing for|lessons"
-    r"|out-licensing|\bk-bio\b|trends"
+_EXPLAINER = _anchored(
+    r"\b(?:how to|what (?:is|are)|why|guide|choos\w+ (?:the right|a|your) |selection strategy|considerations"
+    r"|explainer|market (?:size|report|research|forecast|share|analysis|outlook|set to)|cagr|forecasts?"
+    r"|report by|act|legislat\w*|policy|opinion|editor|commentary|paradox|survey"
+    r"|ranking|profile|anniversary|at \d+ years|landscape|navigat\w*|reshap\w*|preparing for|lessons"
+    r"|out-licensing|k-bio|trends)\b",
+    "how what why guide choos selection considerations explainer market cagr forecast forecasts report act legislat"
+    " policy opinion editor editorial commentary paradox survey ranking profile anniversary at landscape navigat"
+    " reshap preparing lessons out k trends",
 )
-_REGULATORY_HEADLINE = _c(
+_QUESTION_OR_YEARS = re.compile(r"\?\s*$|\d{4} ?[-–] ?\d{4}")  # a question headline, or "2023-2030" (reports)
+_REGULATORY_HEADLINE = _anchored(
     r"\b(?:fda|ema|mfds|nmpa|chmp|mhra|health canada|regulators?)\b.{0,40}\b(?:approv\w*|nod|clears?|accepts?"
     r"|grants?)|\bapprov\w* (?:[\w-]+ ){0,3}(?:drug|therapy|biosimilar|vaccine|treatment|for)\b|\bnod\b|\bfiles\b"
     r"|\bfiling\b|\bsubmits?\b|accepted for review|\bbla\b|\bnda\b|marketing authori[sz]ation|\bphase (?:[1-3]|i+)\b"
@@ -680,7 +769,7 @@ _INSPECTION_FINDINGS = _anchored(
     r"|quality (?:lapses|issues|problems)|control lapses|contaminat\w*|violations",
     "483 483s warning deficienc observations wrist import recall recalls consent quality control contaminat violations",
 )
-_FEATURE = _c(
+_FEATURE = _anchored(
     r"\binterview\b|\bq&a\b|\bfeature\b|\bspotlight\b|\bexclusive\b|\bgrowth pill\b|\bdrive growth\b"
     r"|\bset to double\b|\bat (?:the )?(?:bio|bio usa|bio international|cphi|dcat|bioprocess international)\b"
     r"|\bconference\b|\bconvention\b|trade (?:show|event)|\bpavilion\b|\bshowcase\w*|\bdisplays\b|\bsummit\b|"
@@ -711,7 +800,9 @@ def _contract_evidence(doc: _Doc) -> _Evidence:
             sentence = doc.sentence_of(m.start())
             if _acquisition_deal(doc, sentence):
                 continue
-            if _MFG_CONTEXT.search(doc, sentence) or (_cdmo_in_sentence(doc, m.start()) and not item_is_acquisition):
+            if _MFG_CONTEXT.in_span(doc, *doc.sentence_span(m.start())) or (
+                _cdmo_in_sentence(doc, m.start()) and not item_is_acquisition
+            ):
                 evidence.weak.append(doc.text[m.start() : m.end()])
     return evidence
 
@@ -738,16 +829,15 @@ def _client_marked(doc: _Doc, start: int, end: int) -> bool:
 
 def _acquisition_deal(doc: _Doc, sentence: str) -> bool:
     """A generic "deal" in a sentence about buying or selling a company or plant is M&A."""
-    return bool(_ACQUISITION.search(doc, sentence)) and not _MFG_AGREEMENT.search(sentence)
+    bought = _ACQUISITION.search(doc, sentence) or _DEAL_FOR_ASSET.search(doc, sentence)
+    return bool(bought) and not _MFG_AGREEMENT.search(sentence)
 
 
 def _plant_evidence(doc: _Doc) -> _Evidence:
     evidence = _Evidence()
     for pattern in _PLANT_STRONG:
         for m in pattern.finditer(doc):
-            if _plant_evidence_ok(doc, m.start(), m.end()) and not _BACKGROUND.search(
-                doc, doc.lower, max(0, m.start() - 8), m.start()
-            ):
+            if _plant_evidence_ok(doc, m.start(), m.end()):
                 evidence.strong.append(doc.text[m.start() : m.end()])
     for pattern in _PLANT_WEAK:
         for m in pattern.finditer(doc):
@@ -768,15 +858,16 @@ def _plant_evidence(doc: _Doc) -> _Evidence:
 
 
 def _plant_evidence_ok(doc: _Doc, start: int, end: int) -> bool:
-    """Not about a lab or office (company names masked), and not a plant only being weighed."""
-    phrase = doc.masked[start:end]
+    """Not about a lab or office (company names masked), not weighed, not a recalled past event."""
+    if _BACKGROUND.search(doc.lower, max(0, start - 45), start):
+        return False
     s_start, s_end = doc.sentence_span(start)
-    sentence = doc.masked[s_start:s_end]
-    if _LAB_OR_OFFICE.search(doc, phrase) and not _MANUFACTURING.search(doc, phrase):
+    masked = doc.masked
+    if _LAB_OR_OFFICE.in_span(doc, start, end, masked) and not _MANUFACTURING.in_span(doc, start, end, masked):
         return False
-    if _LAB_OR_OFFICE.search(doc, sentence) and not _MANUFACTURING.search(doc, sentence):
+    if _LAB_OR_OFFICE.in_span(doc, s_start, s_end, masked) and not _MANUFACTURING.in_span(doc, s_start, s_end, masked):
         return False
-    return not _WEIGHED.search(doc, sentence)
+    return not _WEIGHED.in_span(doc, s_start, s_end, masked)
 
 
 def _concrete_nearby(doc: _Doc, start: int, end: int) -> bool:
@@ -807,10 +898,14 @@ def _is_proper_cdmo(doc: _Doc, name: str) -> bool:
     return company is not None and company.is_cdmo
 
 
-_DIRECT_PLANT = re.compile(r"\s*(?:[\w-]+ ){0,2}?(?:manufacturing |production )?(?:facility|plant|factory|site|campus)")
+_DIRECT_PLANT = re.compile(
+    r"\+?\s*(?:[\w-]+ ){0,2}?(?:manufacturing |production )?(?:facility|plant|factory|site|campus)"
+)
 _INVESTMENT_NOUN = re.compile(r"\s*(?:investment|expansion|project|upgrade)")
 _INTO_PLANT = re.compile(
-    rf"\s*(?:[\w-]+ ){{0,4}}?{_PLANT}\b|\s*(?:[\w-]+ ){{0,3}}?(?:in|into|to|for) (?:[\w,.'-]+ ){{0,6}}?{_PLANT}\b"
+    rf"\+?\s*(?:[\w-]+ ){{0,4}}?{_PLANT}\b|\s*(?:[\w-]+ ){{0,3}}?(?:in|into|to|for) (?:[\w,.'-]+ ){{0,6}}?{_PLANT}\b"
+    r"|\s*(?:in|into) (?:u\.s\. |us |domestic |new |its |additional )?(?:manufacturing|production)\b"
+    r"(?! (?:contract|deal|agreement|partner))"
 )
 
 
@@ -833,12 +928,12 @@ def _investment_evidence(doc: _Doc) -> list[str]:
 
 def _hard_veto_both(doc: _Doc) -> bool:
     """Earnings, executive, financing or explainer headline; lawsuit or inspection findings."""
-    title = doc.title
     return bool(
-        _EARNINGS.search(doc, title)
-        or _EXECUTIVE.search(doc, title)
-        or _FINANCING.search(doc, title)
-        or _EXPLAINER.search(doc, title)
+        _EARNINGS.in_title(doc)
+        or _EXECUTIVE.in_title(doc)
+        or _FINANCING.in_title(doc)
+        or _EXPLAINER.in_title(doc)
+        or _QUESTION_OR_YEARS.search(doc.title)
         or _LAWSUIT.first(doc)
         or _INSPECTION_FINDINGS.first(doc)
     )
@@ -846,17 +941,16 @@ def _hard_veto_both(doc: _Doc) -> bool:
 
 def _soft_veto_both(doc: _Doc) -> bool:
     """Drug-approval, trial, interview or conference headline: only strong evidence survives."""
-    return bool(_REGULATORY_HEADLINE.search(doc, doc.title) or _FEATURE.search(doc, doc.title))
+    return bool(_REGULATORY_HEADLINE.in_title(doc) or _FEATURE.in_title(doc))
 
 
 def _hard_veto_plant(doc: _Doc) -> bool:
-    title = doc.title
-    return bool(_WEIGHED.search(doc, title) or _VISIT.search(doc, title) or _lab_headline(doc))
+    return bool(_WEIGHED.in_title(doc) or _VISIT.in_title(doc) or _lab_headline(doc))
 
 
 def _lab_headline(doc: _Doc) -> bool:
-    title = doc.masked[: doc.title_end]
-    return bool(_LAB_OR_OFFICE.search(doc, title)) and not _MANUFACTURING.search(doc, title)
+    end, masked = doc.title_end, doc.masked
+    return bool(_LAB_OR_OFFICE.in_span(doc, 0, end, masked)) and not _MANUFACTURING.in_span(doc, 0, end, masked)
 
 
 def _contract_vetoed(doc: _Doc, contract: _Evidence) -> bool:

@@ -163,21 +163,22 @@ class Vocabulary:
             words, starts = tokenize(text.lower())
         first_tokens = self._first_tokens
         has_cjk = _HANGUL_OR_CJK.search(text) is not None
-        if not has_cjk and first_tokens.keys().isdisjoint(words):
+        present = first_tokens.keys() & set(words)
+        if not present and not has_cjk:
             return []
+        if has_cjk:
+            candidates = [i for i, w in enumerate(words) if w in present or _HANGUL_OR_CJK.match(w)]
+        else:
+            candidates = [i for i, w in enumerate(words) if w in present]
         mentions: list[Mention] = []
-        i, count = 0, len(words)
-        while i < count:
-            word = words[i]
-            if word not in first_tokens and not (has_cjk and _HANGUL_OR_CJK.match(word)):
-                i += 1
-                continue
+        next_free = 0
+        for i in candidates:
+            if i < next_free:
+                continue  # inside the previous, longer mention
             hit = self._match_at(text, words, starts, i)
-            if hit is None:
-                i += 1
-                continue
-            mentions.append(hit[0])
-            i += hit[1]
+            if hit is not None:
+                mentions.append(hit[0])
+                next_free = i + hit[1]
         return mentions
 
     def _match_at(self, text: str, words: list[str], starts: list[int], i: int) -> tuple[Mention, int] | None:

@@ -88,6 +88,14 @@ PLANTS: list[Case] = [
     ("National Resilience sells Ontario facility to Omnia Bio", "", P),
     ("SK pharmteco completes acquisition of French viral vector CDMO Yposkesi", "", P),
     ("Asymchem halts construction of Tianjin plant amid weak demand", "", P),
+    ("Porton completes commissioning of new API plant in Chongqing", "", P),
+    ("Siegfried commissions new production building in Evionnaz", "", P),
+    ("Cambrex builds new highly potent API facility in Iowa", "", P),
+    ("Genezen invests in new viral vector production facility", "", P),
+    ("Rentschler expands production capacity in Germany", "", P),
+    ("Syngene pays $40 million for Emergent biologics plant", "", P),
+    ("Catalent strikes deal for Belgian plasmid CDMO", "", P),
+    ("WuXi AppTec opens bio-facility in Wuxi", "", P),
     ("롯데바이오로직스, 송도 바이오캠퍼스 1공장 준공", "", P),
     ("셀트리온, 일라이릴리 미국 공장 인수", "", P),
     ("에스티팜, 올리고 공장 증설 완료", "", P),
@@ -149,6 +157,12 @@ HARD_NEGATIVES: list[Case] = [
         NONE,
     ),
     ("Moderna ends manufacturing deal with Lonza", "", NONE),
+    (
+        "Lotte Biologics and Merck sign LOI on process development",
+        "The pact follows the 2022 agreement for the expansion of the Syracuse plant.",
+        NONE,
+    ),
+    ("Charles River, after buying Rockville site, plans some changes", "", NONE),
 ]
 
 

@@ -1,0 +1,112 @@
+"""Company vocabulary: packaged data, aliases, roles, and user extension files with clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from monitor.vocabulary import VocabularyError, load_vocabulary, normalize_text
+
+
+@pytest.fixture(scope="module")
+def vocab():  # type: ignore[no-untyped-def]
+    return load_vocabulary()
+
+
+@pytest.mark.parametrize(
+    ("alias", "canonical"),
+    [
+        ("samsung biologics", "Samsung Biologics"),
+        ("SAMSUNG BIOLOGICS", "Samsung Biologics"),
+        ("삼성바이오로직스", "Samsung Biologics"),
+        ("롯데바이오로직스", "Lotte Biologics"),
+        ("셀트리온", "Celltrion"),
+        ("SK바이오사이언스", "SK bioscience"),
+        ("Patheon", "Patheon"),
+        ("MilliporeSigma", "MilliporeSigma"),
+        ("Fujifilm Diosynth", "Fujifilm Diosynth Biotechnologies"),
+        ("GlaxoSmithKline", "GSK"),
+        ("Bristol-Myers Squibb", "Bristol Myers Squibb"),
+        ("National Resilience", "National Resilience"),
+        ("Avid Bioservices", "Avid Bioservices"),
+        ("no such company", None),
+    ],
+)
+def test_canonical(vocab, alias: str, canonical: str | None) -> None:  # type: ignore[no-untyped-def]
+    assert vocab.canonical(alias) == canonical
+
+
+def test_parents_and_roles(vocab) -> None:  # type: ignore[no-untyped-def]
+    assert vocab.related("Patheon", "Thermo Fisher Scientific")
+    assert vocab.related("MilliporeSigma", "Merck KGaA")
+    assert not vocab.related("Samsung Bioepis", "Lonza")
+    assert vocab.get("Samsung Bioepis").roles == {"biotech"}  # a biosimilar developer, not a CDMO
+    assert vocab.get("Sartorius").roles == {"supplier"}
+    assert vocab.is_cdmo_group("Lonza")
+    assert vocab.is_cdmo_group("Fujifilm")  # holding of a CDMO
+    assert not vocab.is_cdmo_group("Pfizer")  # a client, even with a contract-manufacturing unit
+
+
+def test_find_respects_case_for_short_and_common_words(vocab) -> None:  # type: ignore[no-untyped-def]
+    text = normalize_text("Avid readers in Wuxi city saw WuXi AppTec and GSK, not gsk or avid fans")
+    found = [(m.company, m.text) for m in vocab.find(text)]
+    assert found == [("WuXi AppTec", "WuXi AppTec"), ("GSK", "GSK")]
+
+
+def test_find_korean_with_particles(vocab) -> None:  # type: ignore[no-untyped-def]
+    found = vocab.find(normalize_text("삼성바이오로직스는 셀트리온과 달리"))
+    assert [m.company for m in found] == ["Samsung Biologics", "Celltrion"]
+
+
+@pytest.mark.parametrize("dot", ["\u318d", "\u00b7", "\u30fb", "\u2027", "\uff65"])
+def test_interpunct_lookalikes_normalise_to_one_dot(dot: str) -> None:
+    assert normalize_text(f"단일판매{dot}공급계약체결") == "단일판매·공급계약체결"
+
+
+def test_extension_adds_companies_and_aliases(tmp_path: Path) -> None:
+    extra = tmp_path / "extra.yaml"
+    extra.write_text(
+        "companies:\n"
+        "  - {name: Acme Bio, roles: [cdmo], aliases: [ACME, 에이크미]}\n"
+        "  - {name: Lonza, aliases: [Lonza Biologics Porrino]}\n",
+        encoding="utf-8",
+    )
+    vocab = load_vocabulary([extra])
+    assert vocab.canonical("acme bio") == "Acme Bio"
+    assert vocab.canonical("에이크미") == "Acme Bio"
+    assert vocab.canonical("Lonza Biologics Porrino") == "Lonza"
+    assert vocab.get("Lonza").is_cdmo  # existing roles are kept
+    assert vocab.canonical("Lonza Group") == "Lonza"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("companies:\n  - {name: A, roles: [cdmo]\n", "extra.yaml:3: not valid YAML"),
+        ("companies: {}\n", "extra.yaml:1: 'companies' must be a list"),
+        ("firms: []\n", "extra.yaml:1: missing the 'companies' list"),
+        ("companies:\n  - {name: A}\n  - {roles: [cdmo]}\n", "extra.yaml:3: 'name' must be a non-empty string"),
+        ("companies:\n  - {name: A, roles: [maker]}\n", "extra.yaml:2: unknown role(s) ['maker']"),
+        ("companies:\n  - {name: A, aliases: Lonza}\n", "extra.yaml:2: 'aliases' must be a list"),
+        ("companies:\n  - {name: A, colour: red}\n", "extra.yaml:2: unknown field(s) colour"),
+        (
+            "companies:\n\n  - {name: Acme, aliases: [Lonza AG]}\n",
+            "extra.yaml:3: alias 'Lonza AG' of 'Acme' already names",
+        ),
+        ("companies:\n  - {name: A, parent: Nobody Inc}\n", "extra.yaml:2: unknown parent 'Nobody Inc'"),
+        ("companies:\n  - just a string\n", "extra.yaml:2: each company must be a mapping"),
+    ],
+)
+def test_bad_extension_names_file_and_line(tmp_path: Path, content: str, message: str) -> None:
+    extra = tmp_path / "extra.yaml"
+    extra.write_text(content, encoding="utf-8")
+    with pytest.raises(VocabularyError) as caught:
+        load_vocabulary([extra])
+    assert message in str(caught.value)
+    assert str(extra) in str(caught.value)
+
+
+def test_missing_extension_file(tmp_path: Path) -> None:
+    with pytest.raises(VocabularyError, match="cannot read vocabulary file"):
+        load_vocabulary([tmp_path / "absent.yaml"])
