@@ -141,6 +141,9 @@ def read_yaml(path: Path) -> Field | None:
         mark = exc.problem_mark or exc.context_mark
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = " ".join(p for p in (exc.context, exc.problem) if p)
+        start = exc.context_mark
+        if start is not None and mark is not None and start.line != mark.line:  # e.g. where an unclosed quote began
+            problem += f" (the construct starts on line {start.line + 1})"
         raise ConfigError(f"{path}{line}: invalid YAML: {problem}") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML: {exc}") from exc

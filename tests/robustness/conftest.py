@@ -72,7 +72,9 @@ def contract(index: int, guid: str | None = None, when: datetime | None = None) 
     return item(CONTRACTS[index], guid or f"c{index}", when=when)
 
 
-def parse(body: bytes | str, url: str = "https://news.example.com/feed", content_type: str = "application/rss+xml") -> ParsedFeed:
+def parse(
+    body: bytes | str, url: str = "https://news.example.com/feed", content_type: str = "application/rss+xml"
+) -> ParsedFeed:
     data = body.encode() if isinstance(body, str) else body
     return parse_feed(data, final_url=url, headers={"content-type": content_type}, now=NOW)
 
@@ -173,7 +175,9 @@ class Monitor:
     def deliver(self, **kwargs: Any) -> DeliveryReport:
         kwargs.setdefault("pace_s", 0.0)
         kwargs.setdefault("sleep", lambda _s: None)
-        return drain_outbox(self.pipeline.engine, build_notifiers(self.settings), self.pipeline.rules, self.clock, **kwargs)
+        return drain_outbox(
+            self.pipeline.engine, build_notifiers(self.settings), self.pipeline.rules, self.clock, **kwargs
+        )
 
     def cycle(self, minutes: float = 20) -> dict[str, PollResult]:
         """Advance past every feed's interval, poll, deliver."""

@@ -43,7 +43,9 @@ def live_tokens(rendered: str) -> list[str]:
     return re.findall(r"<[^<>]*>", rendered)
 
 
-def deliver_title(monitor: Monitor, title: str, link: str | None = None, description: str | None = None) -> dict[str, object]:
+def deliver_title(
+    monitor: Monitor, title: str, link: str | None = None, description: str | None = None
+) -> dict[str, object]:
     """Run the real pipeline with one flagged item carrying `title`; return the chat.postMessage body."""
     monitor.write_feeds({"wire": "/wire.xml"})
     monitor.feeds.set("/wire.xml", rss_doc([item(NOISE, "n")]))
@@ -139,7 +141,7 @@ def test_S07_huge_title_and_summary_stay_within_slack_limits() -> None:
     message = render_story(view(entry.title, evidence={"cdmo_contract": (entry.summary,)}))
     assert len(message.blocks) <= 50 and len(message.text) <= 4000 and "…" in message.text
     for block in message.blocks:
-        texts = [block["text"]["text"]] if "text" in block else [e["text"] for e in block["elements"]]  # type: ignore[index, union-attr]
+        texts = [block["text"]["text"]] if "text" in block else [e["text"] for e in block["elements"]]
         assert all(len(t) <= 3000 for t in texts)
     assert len(json.dumps(message.blocks)) < 12_000
 
@@ -158,7 +160,7 @@ def test_S08_item_urls_are_percent_encoded_and_idn_hosts_punycode(url: str, expe
     """S08: `|`, `>`, spaces, quotes and non-ASCII paths are percent-encoded; an IDN host is shown as
     punycode (it was percent-encoded, which broke the link; fixed in render.safe_url)."""
     assert safe_url(url) == expected
-    rendered = render_story(view("t", url=url)).blocks[0]["text"]["text"]  # type: ignore[index]
+    rendered = render_story(view("t", url=url)).blocks[0]["text"]["text"]
     assert f"<{expected}|" in rendered
 
 
@@ -174,7 +176,7 @@ def test_S09_digest_of_200_items_is_split_into_valid_messages() -> None:
         assert len(message.blocks) <= 50 and len(message.text) <= 4000
         assert "<!channel>" not in json.dumps(message.blocks) + message.text
         for block in message.blocks:
-            assert len(block["text"]["text"]) <= 3000  # type: ignore[index]
+            assert len(block["text"]["text"]) <= 3000
             Block.parse(block).validate_json()  # type: ignore[union-attr]
         seen += re.findall(r"Story (\d{3})", json.dumps(message.blocks))
     assert seen == [f"{n:03d}" for n in range(200)]
