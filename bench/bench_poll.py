@@ -54,7 +54,7 @@ import feedparser  # noqa: E402
 
 from monitor.app import build_pipeline  # noqa: E402
 from monitor.fetch import make_client  # noqa: E402
-from monitor.fetch_pool import FetchJob, fetch_all, iter_fetch  # noqa: E402
+from monitor.fetch_pool import DEFAULT_PER_HOST, FetchJob, fetch_all, iter_fetch  # noqa: E402
 from monitor.parse_pool import ParseJob, ParsePool  # noqa: E402
 from monitor.pipeline import poll, sync_config  # noqa: E402
 from monitor.rules import load_rules  # noqa: E402
@@ -173,7 +173,7 @@ def feed_document(index: int) -> tuple[bytes, str]:
 # -- the server (its own process, so it does not compete for the benchmark's GIL) ----------------------
 
 
-def _serve(feeds: int, latency: tuple[float, float], port_out: Any, stop: Any) -> None:
+def _serve(feeds: int, hosts: int, latency: tuple[float, float], bases_out: Any, stop: Any) -> None:
     documents = {f"/feed/{i}.xml": feed_document(i) for i in range(feeds)}
     etags = {path: '"' + hashlib.sha1(body).hexdigest()[:16] + '"' for path, (body, _) in documents.items()}
 
@@ -208,26 +208,34 @@ def _serve(feeds: int, latency: tuple[float, float], port_out: Any, stop: Any) -
 
     ThreadingHTTPServer.daemon_threads = True
     ThreadingHTTPServer.request_queue_size = 256
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    port_out.put(server.server_address[1])
+    servers = [ThreadingHTTPServer((f"127.0.0.{n + 1}", 0), Handler) for n in range(hosts)]
+    for server in servers:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    bases_out.put([f"http://{s.server_address[0]}:{s.server_address[1]}" for s in servers])
     stop.wait(3600)  # bounded: the server stops by itself after an hour at most
-    server.shutdown()
+    for server in servers:
+        server.shutdown()
 
 
 @contextmanager
-def feed_server(feeds: int, latency: tuple[float, float]) -> Iterator[str]:
+def feed_server(feeds: int, latency: tuple[float, float], hosts: int = 1) -> Iterator[list[str]]:
+    """Base URLs of `hosts` servers on 127.0.0.1, 127.0.0.2, ... (loopback), all serving every feed."""
     context = multiprocessing.get_context("spawn")
-    port_queue, stop = context.Queue(), context.Event()
-    process = context.Process(target=_serve, args=(feeds, latency, port_queue, stop), daemon=True)
+    bases_queue, stop = context.Queue(), context.Event()
+    process = context.Process(target=_serve, args=(feeds, hosts, latency, bases_queue, stop), daemon=True)
     process.start()
     try:
-        yield f"http://127.0.0.1:{port_queue.get(timeout=120)}"
+        yield bases_queue.get(timeout=120)
     finally:
         stop.set()
         process.join(timeout=10)
         if process.is_alive():
             process.terminate()
+
+
+def feed_urls(bases: list[str], feeds: int) -> list[str]:
+    """Feed i on host i mod len(bases), so every host carries its share as real feeds spread over outlets."""
+    return [f"{bases[i % len(bases)]}/feed/{i}.xml" for i in range(feeds)]
 
 
 # -- measuring --------------------------------------------------------------------------------------
@@ -337,12 +345,10 @@ def _statuses(results: list[Any]) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + (f"; errors e.g. {errors}" if errors else "")
 
 
-def run_pipeline(base: str, feeds: int, workdir: Path) -> tuple[list[Phase], Sampler]:
+def run_pipeline(urls: list[str], workdir: Path) -> tuple[list[Phase], Sampler]:
     settings = Settings(db=str(workdir / "bench.db"), allow_private_networks=True, alerts_dir=ROOT / "alerts")
     pipeline = build_pipeline(settings, load_rules(settings.alerts_dir))
-    specs = [
-        FeedSpec(name=f"feed-{i}", url=f"{base}/feed/{i}.xml", interval=timedelta(minutes=30)) for i in range(feeds)
-    ]
+    specs = [FeedSpec(name=f"feed-{i}", url=url, interval=timedelta(minutes=30)) for i, url in enumerate(urls)]
     sync_config(pipeline, specs)
     sampler = Sampler()
     with sampler.running():
@@ -353,32 +359,33 @@ def run_pipeline(base: str, feeds: int, workdir: Path) -> tuple[list[Phase], Sam
     return [cold, warm], sampler
 
 
-def run_pools(base: str, feeds: int) -> tuple[list[Phase], list[int]]:
-    jobs = [FetchJob(f"{base}/feed/{i}.xml") for i in range(feeds)]
+def run_pools(urls: list[str], per_host: int) -> tuple[list[Phase], list[int]]:
+    jobs = [FetchJob(url) for url in urls]
     phases: list[Phase] = []
     with make_client(allow_private=True) as client, ParsePool() as pool:
         pool.parse_all([ParseJob(b"<rss version='2.0'><channel/></rss>", "http://warm.up/")] * 8, NOW)  # start workers
-        phase, outcomes = timed("pools: fetch_all cold (no DB)", lambda: fetch_all(client, jobs, per_host=32),
+        phase, outcomes = timed("pools: fetch_all cold (no DB)", lambda: fetch_all(client, jobs, per_host=per_host),
                                 lambda o: f"{sum(getattr(x, 'status', 0) == 200 for x in o)} bodies")  # fmt: skip
         phases.append(phase)
         bodies = [ParseJob(o.body, o.final_url, o.headers) for o in outcomes if getattr(o, "status", 0) == 200]
         phase, _ = timed("pools: parse_all on 2 processes (no DB)", lambda: pool.parse_all(bodies, NOW),
                          lambda r: f"{sum(len(getattr(p, 'items', ())) for p in r)} items")  # fmt: skip
         phases.append(phase)
-        phase, _ = timed("pools: fetch streamed into parse (no DB)", lambda: stream(client, jobs, pool))
+        phase, _ = timed("pools: fetch streamed into parse (no DB)", lambda: stream(client, jobs, pool, per_host))
         phases.append(phase)
         warm_jobs = [FetchJob(j.url, etag=getattr(o, "etag", None)) for j, o in zip(jobs, outcomes, strict=True)]
-        phase, _ = timed("pools: fetch_all warm, all 304 (no DB)", lambda: fetch_all(client, warm_jobs, per_host=32),
+        phase, _ = timed("pools: fetch_all warm, all 304 (no DB)",
+                         lambda: fetch_all(client, warm_jobs, per_host=per_host),
                          lambda o: f"{sum(getattr(x, 'status', 0) == 304 for x in o)} not modified")  # fmt: skip
         phases.append(phase)
         worker_peaks = pool.worker_peak_rss_kib()
     return phases, worker_peaks
 
 
-def stream(client: Any, jobs: list[FetchJob], pool: ParsePool) -> int:
+def stream(client: Any, jobs: list[FetchJob], pool: ParsePool, per_host: int) -> int:
     """Fetch and parse overlapped: each body goes to a parse worker as soon as it arrives."""
     futures = []
-    for _, outcome in iter_fetch(client, jobs, per_host=32):
+    for _, outcome in iter_fetch(client, jobs, per_host=per_host):
         if getattr(outcome, "status", 0) == 200:
             futures.append(pool.submit(ParseJob(outcome.body, outcome.final_url, outcome.headers), NOW))
     return sum(len(getattr(f.result(), "items", ())) for f in futures)
@@ -390,11 +397,12 @@ def stream(client: Any, jobs: list[FetchJob], pool: ParsePool) -> int:
 def report(feeds: int, latency: str, loop: Phase, pipeline: list[Phase], sampler: Sampler, pools: list[Phase],
            worker_peaks: list[int]) -> None:  # fmt: skip
     cold, warm = pipeline
-    print(f"\n== {feeds} feeds x {ITEMS_PER_FEED} items on 127.0.0.1, server latency {latency} ms ==")
+    print(f"\n== {feeds} feeds x {ITEMS_PER_FEED} items on 127.0.0.x, {latency} ==")
     for phase in [loop, *pipeline, *pools]:
         print(f"{phase.name:48s} {phase.seconds:8.2f} s   peak RSS {phase.peak_rss_mib:6.0f} MiB   {phase.note}")
     print(
-        f"\ncold poll: {cold.seconds:.2f} s (target <= 15 s), {loop.seconds / cold.seconds:.1f}x the loop (target >= 6x)"
+        f"\ncold poll: {cold.seconds:.2f} s (target <= 15 s), "
+        f"{loop.seconds / cold.seconds:.1f}x the loop (target >= 6x)"
     )
     print(
         f"warm poll: {warm.seconds:.2f} s (target <= 3 s), {loop.seconds / warm.seconds:.1f}x the loop (target >= 20x)"
@@ -417,18 +425,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--feeds", type=int, default=1000)
     parser.add_argument("--latency-ms", default="20-100", help="per-request server latency range, e.g. 20-100 or 0")
+    parser.add_argument("--hosts", type=int, default=50, help="loopback addresses the feeds are spread over")
+    parser.add_argument("--per-host", type=int, default=DEFAULT_PER_HOST, help="fetch_pool's per-host limit")
     args = parser.parse_args()
     low, _, high = args.latency_ms.partition("-")
     latency = (float(low) / 1000, float(high or low) / 1000)
-    with feed_server(args.feeds, latency) as base, tempfile.TemporaryDirectory() as tmp:
-        urls = [f"{base}/feed/{i}.xml" for i in range(args.feeds)]
-        print(f"serving {args.feeds} feeds at {base}; running the loop ...", flush=True)
+    with feed_server(args.feeds, latency, args.hosts) as bases, tempfile.TemporaryDirectory() as tmp:
+        urls = feed_urls(bases, args.feeds)
+        print(f"serving {args.feeds} feeds on {len(bases)} loopback hosts; running the loop ...", flush=True)
         loop, _ = timed("loop: feedparser.parse(url), sequential", lambda: run_loop(urls), lambda n: f"{n} items")
         print(f"loop done in {loop.seconds:.1f} s; polling through the pipeline ...", flush=True)
-        pipeline, sampler = run_pipeline(base, args.feeds, Path(tmp))
+        pipeline, sampler = run_pipeline(urls, Path(tmp))
         print("pipeline done; measuring the pools alone ...", flush=True)
-        pools, worker_peaks = run_pools(base, args.feeds)
-    report(args.feeds, args.latency_ms, loop, pipeline, sampler, pools, worker_peaks)
+        pools, worker_peaks = run_pools(urls, args.per_host)
+    where = f"{args.hosts} loopback hosts, per-host limit {args.per_host}"
+    report(args.feeds, f"{args.latency_ms} ms latency, {where}", loop, pipeline, sampler, pools, worker_peaks)
 
 
 if __name__ == "__main__":

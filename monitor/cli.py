@@ -107,7 +107,11 @@ def main(feeds: str | None, alerts: str | None, db: str | None, verbose: int) ->
 @click.pass_context
 def check(ctx: click.Context, feeds: str | None, alerts: str | None, db: str | None) -> None:
     """Validate feeds.yaml and alerts/ (exit 1 and name file, line and field on errors)."""
+    from monitor.safety import check_xml_parser
+
     settings = _settings(ctx, feeds, alerts, db)
+    for warning in check_xml_parser():
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
     try:
         configuration = load_configuration(settings)
         load_user_vocabulary(settings)
@@ -129,6 +133,11 @@ def check(ctx: click.Context, feeds: str | None, alerts: str | None, db: str | N
 
 
 def _load_or_exit(settings: Settings) -> Any:
+    """The validated configuration, after the start-up safety checks; exits 1 when it is invalid."""
+    from monitor.safety import check_xml_parser
+
+    for warning in check_xml_parser():
+        log.warning("%s", warning)
     try:
         return load_configuration(settings)
     except ConfigError as exc:
