@@ -36,6 +36,7 @@ MAX_BACKOFF = timedelta(hours=1)
 BLOCKED_RETRY = timedelta(minutes=30)
 LEASE = timedelta(minutes=2)  # a `sending` row younger than this belongs to a sender still at work
 BURST = 3  # messages a destination may receive at once before pacing to one per `pace_s`
+ORDERED_KINDS = ("new", "digest")  # delivered per destination in creation order, even after an outage
 
 
 @dataclass
@@ -149,8 +150,17 @@ def drain_outbox(
     pacer = _Pacer(pace_s, sleep)
     paused: dict[str, datetime] = {}
     with store.transaction(engine) as session:
-        due = [a.id for a in store.due_alerts(session, clock(), limit) if a.id is not None]
-    for alert_id in due:
+        due_rows = store.due_alerts(session, clock(), limit)
+        due = [(a.id, a.destination, a.kind) for a in due_rows if a.id is not None]
+        oldest = store.oldest_waiting_alerts(session)
+    due_ids = {alert_id for alert_id, _, _ in due}
+    halted: set[str] = set()  # destinations where an older alert failed in this round
+    for alert_id, destination, kind in due:
+        if kind in ORDERED_KINDS and (
+            destination in halted
+            or (oldest.get(destination, alert_id) < alert_id and oldest[destination] not in due_ids)
+        ):
+            continue  # keep a destination's alerts in creation order: an older one is still waiting
         claim = _claim(engine, alert_id, rules_by_name, clock(), paused)
         if claim is None:
             continue
@@ -169,6 +179,8 @@ def drain_outbox(
             receipt = _send(notifier, claim)
         except DeliveryError as exc:
             _record_failure(engine, claim, exc, clock(), report, paused, notifier_for, ops_channel)
+            if exc.kind != "config":
+                halted.add(claim.destination)
             continue
         _mark_sent(engine, claim.alert_id, receipt, clock())
         report.sent += 1

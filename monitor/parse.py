@@ -10,8 +10,10 @@ ParseError naming the feed.
 from __future__ import annotations
 
 import calendar
+import hashlib
 import email.utils
 import io
+import json
 import re
 import time
 from dataclasses import dataclass
@@ -76,13 +78,16 @@ def parse_feed(
     parse_headers.setdefault("content-type", "application/xml")
     if not body.strip():
         raise ParseError(f"empty document at {final_url}: no feed to read")
-    body = _defuse_entities(body, final_url)
-    try:
-        parsed = feedparser.parse(
-            io.BytesIO(body), response_headers=parse_headers, sanitize_html=False, resolve_relative_uris=False
-        )
-    except Exception as exc:  # feedparser raises on some hostile inputs instead of setting bozo
-        raise ParseError(f"feedparser failed on {final_url}: {type(exc).__name__}: {exc}") from exc
+    if _is_json_feed(body, parse_headers):
+        parsed = _json_feed(body, final_url)
+    else:
+        body = _defuse_entities(body, final_url)
+        try:
+            parsed = feedparser.parse(
+                io.BytesIO(body), response_headers=parse_headers, sanitize_html=False, resolve_relative_uris=False
+            )
+        except Exception as exc:  # feedparser raises on some hostile inputs instead of setting bozo
+            raise ParseError(f"feedparser failed on {final_url}: {type(exc).__name__}: {exc}") from exc
     entries = list(parsed.get("entries") or [])
     bozo = parsed.get("bozo_exception")
     if not entries and bozo is not None and type(bozo).__name__ not in _SURVIVABLE_BOZO:
@@ -111,6 +116,40 @@ def parse_feed(
         older=_older_link(feed_meta, final_url),
         generator=str(feed_meta.get("generator") or "")[:200],
     )
+
+
+def _is_json_feed(body: bytes, headers: dict[str, str]) -> bool:
+    content_type = headers.get("content-type", "").lower()
+    return "json" in content_type or body.lstrip()[:1] == b"{"
+
+
+def _json_feed(body: bytes, final_url: str) -> dict[str, Any]:
+    """JSON Feed 1.0/1.1 mapped onto the shape feedparser returns, so one normaliser serves both."""
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise ParseError(f"not a JSON feed at {final_url}: {exc}") from exc
+    if not isinstance(document, dict) or "jsonfeed.org/version" not in str(document.get("version", "")):
+        raise ParseError(f"not a feed at {final_url}: JSON without a jsonfeed.org version")
+    raw_items = document.get("items")
+    entries = []
+    for raw in raw_items if isinstance(raw_items, list) else []:
+        if not isinstance(raw, dict):
+            continue
+        entries.append(
+            {
+                "id": str(raw.get("id") or ""),
+                "link": str(raw.get("url") or raw.get("external_url") or ""),
+                "title": str(raw.get("title") or ""),
+                "summary": str(raw.get("summary") or raw.get("content_text") or raw.get("content_html") or ""),
+                "published": str(raw.get("date_published") or ""),
+                "updated": str(raw.get("date_modified") or ""),
+            }
+        )
+    next_url = document.get("next_url")
+    links = [{"rel": "next", "href": str(next_url)}] if next_url else []
+    feed = {"title": str(document.get("title") or ""), "links": links}
+    return {"entries": entries, "feed": feed, "version": "json1", "bozo_exception": None}
 
 
 def _older_link(feed_meta: Any, final_url: str) -> str | None:
@@ -162,18 +201,26 @@ def _as_text(body: bytes) -> str:
 
 
 def normalise_entry(entry: Any, *, final_url: str, tz: ZoneInfo, now: datetime) -> ParsedItem | None:
-    """One feedparser entry -> ParsedItem; None when it has neither id nor link."""
+    """One feedparser entry -> ParsedItem; None when it has no id, no link and no text.
+
+    The id is the raw guid, else the canonical link, else (thin feeds that give neither) a hash of
+    the title, published time and summary, so the same entry gets the same id on every fetch.
+    """
     link = _link(entry, final_url)
-    raw_guid = str(entry.get("id") or "").strip()
-    guid = raw_guid or (canonical_url(link) if link else "")
+    title = plain_text(str(entry.get("title") or ""), limit=500)
+    summary = plain_text(str(entry.get("summary") or entry.get("description") or ""))
+    published = entry_time(entry, tz=tz, now=now)
+    guid = str(entry.get("id") or "").strip() or (canonical_url(link) if link else "")
+    if not guid and (title or summary):
+        when = str(entry.get("published") or entry.get("updated") or "")
+        guid = "sha256:" + hashlib.sha256(f"{title}|{when}|{summary}".encode()).hexdigest()[:32]
     if not guid:
         return None
-    published = entry_time(entry, tz=tz, now=now)
     return ParsedItem(
         guid=guid[:1000],
         url=link,
-        title=plain_text(str(entry.get("title") or ""), limit=500),
-        summary=plain_text(str(entry.get("summary") or entry.get("description") or "")),
+        title=title,
+        summary=summary,
         published=published,
         source=_publisher(entry) or outlet(link),
     )

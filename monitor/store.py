@@ -191,6 +191,16 @@ def due_alerts(session: Session, now: datetime, limit: int = 500) -> list[Alert]
     return list(session.exec(query))
 
 
+def oldest_waiting_alerts(session: Session) -> dict[str, int]:
+    """Per destination, the id of its oldest alert not yet delivered (pending or maybe sent)."""
+    query = (
+        select(Alert.destination, func.min(Alert.id))
+        .where(col(Alert.status).in_(["pending", "sending"]), col(Alert.kind).in_(["new", "digest"]))
+        .group_by(col(Alert.destination))
+    )
+    return {destination: int(oldest) for destination, oldest in session.exec(query) if oldest is not None}
+
+
 def blocked_reported(session: Session, destination: str, error: str) -> bool:
     """Whether this destination's current problem was already reported (report once)."""
     query = select(Alert.id).where(

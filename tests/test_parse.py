@@ -96,11 +96,12 @@ def test_far_future_dates_are_dropped() -> None:
     assert item.published is None
 
 
-def test_entries_without_id_or_link_are_skipped_and_duplicates_collapsed() -> None:
-    body = rss([{"title": "no id"}, {"title": "a", "guid": "1"}, {"title": "a again", "guid": "1"}])
+def test_entries_without_id_or_link_get_a_content_key_and_duplicates_collapse() -> None:
+    body = rss([{"title": "no id"}, {"title": "a", "guid": "1"}, {"title": "a again", "guid": "1"}, {}])
     feed = parse(body)
-    assert [i.title for i in feed.items] == ["a"]
-    assert feed.skipped == 2
+    assert [i.title for i in feed.items] == ["no id", "a"]
+    assert feed.items[0].guid.startswith("sha256:") and feed.items[0].guid == parse(body).items[0].guid
+    assert feed.skipped == 2  # the duplicate guid, and the entry with no text at all
 
 
 def test_javascript_links_are_dropped() -> None:

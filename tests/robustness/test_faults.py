@@ -250,13 +250,6 @@ def test_X15_slack_down_for_hours_keeps_every_alert_and_sends_each_once(monitor:
     no_duplicates(monitor, 4)
 
 
-X15_ORDER = (
-    "deliver.py: after a Slack outage, alerts with fewer failed attempts (shorter backoff) are sent before "
-    "older ones; the catalogue (X15) wants created_at order"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=X15_ORDER)
 def test_X15_recovery_drains_in_creation_order(monitor: Monitor) -> None:
     """X15: when Slack recovers in the middle of a batch, the backlog is still delivered oldest first."""
     flagged(monitor, 4)

@@ -264,8 +264,6 @@ def test_F17_every_xml_format_gives_the_same_item(name: str) -> None:
     assert (entry.title, entry.url) == ("Deal", "https://f.example/1")
 
 
-@pytest.mark.xfail(strict=True, reason="JSON Feed is not supported: feedparser 6.0.x has no JSON parser and "
-                   "parse.py has no JSON path (catalogue F17 asks for the same item model)")  # fmt: skip
 def test_F17_json_feed_gives_the_same_item() -> None:
     """F17: JSON Feed 1.1 (application/feed+json) -> the same item model."""
     entry_json = {"id": "https://f.example/1", "url": "https://f.example/1", "title": "Deal"}
@@ -280,13 +278,6 @@ def test_F18_entry_with_empty_title_has_a_stable_key() -> None:
     assert parse(doc).items[0].guid == parse(doc).items[0].guid == "stable-1"
 
 
-F18_NO_KEY = (
-    "entries with neither guid nor link are skipped (parse.normalise_entry); the catalogue (F18, §5.3) wants "
-    "a content-hash fallback key sha256(title|published|summary)"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=F18_NO_KEY)
 def test_F18_entry_without_guid_or_link_gets_a_content_hash_key() -> None:
     """F18: no guid and no link -> a stable fallback key, the same on re-fetch."""
     doc = f"{RSS_HEAD}<item><title>Lonza signs deal</title><description>x</description></item></channel></rss>"

@@ -1,0 +1,80 @@
+"""fetch_pool and parse_pool against a real local server and real worker processes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from monitor.errors import FetchError, ParseError
+from monitor.fetch import make_client
+from monitor.fetch_pool import FetchJob, fetch_all, interleave_by_host
+from monitor.parse import ParsedFeed
+from monitor.parse_pool import ParseJob, ParsePool
+from tests.servers import FeedServer, rss
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    with FeedServer() as s:
+        yield s
+
+
+def test_fetch_all_returns_outcomes_in_job_order_with_errors_as_values(server: FeedServer) -> None:
+    server.set("/a", rss([{"title": "a", "guid": "1"}]))
+    server.set("/gone", b"", status=410, conditional=False)
+    jobs = [FetchJob(server.url("/a")), FetchJob(server.url("/gone")), FetchJob("ftp://x/"), FetchJob(server.url("/a"))]
+    with make_client(timeout=2, connect_timeout=1, allow_private=True) as client:
+        first = fetch_all(client, jobs, workers=4)
+        etag = getattr(first[0], "etag", None)
+        again = fetch_all(client, [FetchJob(server.url("/a"), etag=etag)])
+    assert [getattr(o, "status", None) for o in first] == [200, 410, None, 200]
+    assert isinstance(first[1], FetchError) and isinstance(first[2], FetchError)
+    assert getattr(again[0], "status", None) == 304
+
+
+def test_fetch_all_refuses_private_addresses_by_default(server: FeedServer) -> None:
+    server.set("/a", rss([]))
+    with make_client(timeout=2, connect_timeout=1) as client:
+        [outcome] = fetch_all(client, [FetchJob(server.url("/a"))])
+    assert isinstance(outcome, FetchError) and server.hits("/a") == []
+
+
+def test_per_host_limit_bounds_concurrency(server: FeedServer) -> None:
+    server.set("/slow", rss([]), delay_s=0.2, conditional=False)
+    jobs = [FetchJob(server.url("/slow"))] * 8
+    with make_client(timeout=5, connect_timeout=1, allow_private=True) as client:
+        started = time.monotonic()
+        fetch_all(client, jobs, workers=8, per_host=2)
+        limited = time.monotonic() - started
+        started = time.monotonic()
+        fetch_all(client, jobs, workers=8, per_host=8)
+        free = time.monotonic() - started
+    assert limited >= 0.75  # 8 requests of 0.2 s, 2 at a time
+    assert free < limited
+
+
+def test_jobs_are_interleaved_by_host() -> None:
+    jobs = [FetchJob(u) for u in ["http://a/1", "http://a/2", "http://a/3", "http://b/1", "http://c/1", "http://b/2"]]
+    assert interleave_by_host(jobs) == [0, 3, 4, 1, 5, 2]
+
+
+def _bodies(n: int) -> list[ParseJob]:
+    return [ParseJob(rss([{"title": f"t{i}", "guid": f"g{i}"}]).encode(), f"https://x.example/{i}") for i in range(n)]
+
+
+@pytest.mark.parametrize("workers", [1, 2], ids=["in-process", "processes"])
+def test_parse_pool_keeps_order_and_turns_failures_into_parse_errors(workers: int) -> None:
+    jobs = _bodies(10)
+    jobs[3] = ParseJob(b"<html><body>not a feed", "https://x.example/3")
+    with ParsePool(workers, min_batch=2) as pool:
+        outcomes = pool.parse_all(jobs, NOW)
+        single = pool.submit(jobs[5], NOW).result(timeout=30)
+    assert isinstance(outcomes[3], ParseError)
+    titles = [o.items[0].title for o in outcomes if isinstance(o, ParsedFeed)]
+    assert titles == [f"t{i}" for i in range(10) if i != 3]
+    assert isinstance(single, ParsedFeed) and single.items[0].guid == "g5"
