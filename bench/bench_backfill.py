@@ -20,10 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor.app import build_pipeline  # noqa: E402
-from monitor.backfill import run_backfill  # noqa: E402
-from monitor.rules import AlertRule  # noqa: E402
-from monitor.settings import Settings  # noqa: E402
+from monitor.app import build_pipeline
+from monitor.backfill import run_backfill
+from monitor.rules import AlertRule
+from monitor.settings import Settings
 
 CDMOS = ["Lonza", "Samsung Biologics", "WuXi Biologics", "Fujifilm Diosynth", "Catalent", "AGC Biologics",
          "Lotte Biologics", "Celltrion", "Rentschler", "Siegfried", "Recipharm", "Abzena", "Patheon"]  # fmt: skip

@@ -35,7 +35,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -53,7 +53,7 @@ if str(ROOT) not in sys.path:
 import feedparser  # noqa: E402
 
 from monitor.app import build_pipeline  # noqa: E402
-from monitor.fetch import make_client  # noqa: E402
+from monitor.fetch import FetchResult, make_client  # noqa: E402
 from monitor.fetch_pool import DEFAULT_PER_HOST, FetchJob, fetch_all, iter_fetch  # noqa: E402
 from monitor.parse_pool import ParseJob, ParsePool  # noqa: E402
 from monitor.pipeline import poll, sync_config  # noqa: E402
@@ -345,18 +345,19 @@ def _statuses(results: list[Any]) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + (f"; errors e.g. {errors}" if errors else "")
 
 
-def run_pipeline(urls: list[str], workdir: Path) -> tuple[list[Phase], Sampler]:
+def run_pipeline(urls: list[str], workdir: Path) -> tuple[list[Phase], list[Sampler]]:
     settings = Settings(db=str(workdir / "bench.db"), allow_private_networks=True, alerts_dir=ROOT / "alerts")
     pipeline = build_pipeline(settings, load_rules(settings.alerts_dir))
     specs = [FeedSpec(name=f"feed-{i}", url=url, interval=timedelta(minutes=30)) for i, url in enumerate(urls)]
     sync_config(pipeline, specs)
-    sampler = Sampler()
-    with sampler.running():
+    cold_sampler, warm_sampler = Sampler(), Sampler()
+    with cold_sampler.running():
         cold, _ = timed("pipeline cold poll (all 200, baseline)", lambda: poll(pipeline), _statuses)
     names = [spec.name for spec in specs]
-    warm, _ = timed("pipeline warm poll (all 304)", lambda: poll(pipeline, names), _statuses)
+    with warm_sampler.running():
+        warm, _ = timed("pipeline warm poll (all 304)", lambda: poll(pipeline, names), _statuses)
     pipeline.http.close()
-    return [cold, warm], sampler
+    return [cold, warm], [cold_sampler, warm_sampler]
 
 
 def run_pools(urls: list[str], per_host: int) -> tuple[list[Phase], list[int]]:
@@ -368,12 +369,14 @@ def run_pools(urls: list[str], per_host: int) -> tuple[list[Phase], list[int]]:
                                 lambda o: f"{sum(getattr(x, 'status', 0) == 200 for x in o)} bodies")  # fmt: skip
         phases.append(phase)
         bodies = [ParseJob(o.body, o.final_url, o.headers) for o in outcomes if getattr(o, "status", 0) == 200]
-        phase, _ = timed("pools: parse_all on 2 processes (no DB)", lambda: pool.parse_all(bodies, NOW),
-                         lambda r: f"{sum(len(getattr(p, 'items', ())) for p in r)} items")  # fmt: skip
+        phase, _ = timed("pools: parse_all on 2 processes (no DB)", lambda: count_items(pool.iter_parse(bodies, NOW)),
+                         lambda n: f"{n} items")  # fmt: skip
         phases.append(phase)
         phase, _ = timed("pools: fetch streamed into parse (no DB)", lambda: stream(client, jobs, pool, per_host))
         phases.append(phase)
         warm_jobs = [FetchJob(j.url, etag=getattr(o, "etag", None)) for j, o in zip(jobs, outcomes, strict=True)]
+        outcomes.clear()  # release the bodies, as the pipeline would
+        bodies.clear()
         phase, _ = timed("pools: fetch_all warm, all 304 (no DB)",
                          lambda: fetch_all(client, warm_jobs, per_host=per_host),
                          lambda o: f"{sum(getattr(x, 'status', 0) == 304 for x in o)} not modified")  # fmt: skip
@@ -384,17 +387,26 @@ def run_pools(urls: list[str], per_host: int) -> tuple[list[Phase], list[int]]:
 
 def stream(client: Any, jobs: list[FetchJob], pool: ParsePool, per_host: int) -> int:
     """Fetch and parse overlapped: each body goes to a parse worker as soon as it arrives."""
-    futures = []
-    for _, outcome in iter_fetch(client, jobs, per_host=per_host):
-        if getattr(outcome, "status", 0) == 200:
-            futures.append(pool.submit(ParseJob(outcome.body, outcome.final_url, outcome.headers), NOW))
-    return sum(len(getattr(f.result(), "items", ())) for f in futures)
+    futures = [
+        pool.submit(ParseJob(outcome.body, outcome.final_url, outcome.headers), NOW)
+        for _, outcome in iter_fetch(client, jobs, per_host=per_host)
+        if isinstance(outcome, FetchResult) and outcome.status == 200
+    ]
+    items = 0
+    for index, future in enumerate(futures):
+        items += len(getattr(future.result(), "items", ()))
+        futures[index] = None  # type: ignore[call-overload]  # released as a pipeline would after ingesting
+    return items
+
+
+def count_items(outcomes: Iterable[Any]) -> int:
+    return sum(len(getattr(outcome, "items", ())) for outcome in outcomes)
 
 
 # -- report -----------------------------------------------------------------------------------------
 
 
-def report(feeds: int, latency: str, loop: Phase, pipeline: list[Phase], sampler: Sampler, pools: list[Phase],
+def report(feeds: int, latency: str, loop: Phase, pipeline: list[Phase], samplers: list[Sampler], pools: list[Phase],
            worker_peaks: list[int]) -> None:  # fmt: skip
     cold, warm = pipeline
     print(f"\n== {feeds} feeds x {ITEMS_PER_FEED} items on 127.0.0.x, {latency} ==")
@@ -411,14 +423,20 @@ def report(feeds: int, latency: str, loop: Phase, pipeline: list[Phase], sampler
     print(f"peak RSS of this process over the whole run: {peak:.0f} MiB (target < 300 MB)")
     if worker_peaks:
         print(f"parse workers' peak RSS: {', '.join(f'{k / 1024:.0f}' for k in sorted(set(worker_peaks)))} MiB")
+    for phase, sampler in zip(pipeline, samplers, strict=True):
+        breakdown(phase, sampler)
+
+
+def breakdown(phase: Phase, sampler: Sampler) -> None:
     total = sum(sampler.stages.values()) or 1
-    print(f"\nwhere the cold poll's time goes (main thread, {total} samples of {sampler.interval * 1000:.0f} ms):")
+    print(f"\nwhere the time of the {phase.name} goes (main thread, {total} samples every "
+          f"{sampler.interval * 1000:.0f} ms):")  # fmt: skip
     for stage, count in sampler.stages.most_common():
-        print(f"  {stage:48s} {100 * count / total:5.1f} %  ~{cold.seconds * count / total:6.2f} s")
+        print(f"  {stage:48s} {100 * count / total:5.1f} %  ~{phase.seconds * count / total:6.2f} s")
     print(f"  (of all samples, inside SQLAlchemy/SQLite: {100 * sampler.sql_samples / total:.1f} %)")
-    print("innermost monitor function on the stack (top 12):")
-    for where, count in sampler.hotspots.most_common(12):
-        print(f"  {where:64s} {100 * count / total:5.1f} %")
+    print("  innermost monitor function on the stack (top 10):")
+    for where, count in sampler.hotspots.most_common(10):
+        print(f"    {where:62s} {100 * count / total:5.1f} %")
 
 
 def main() -> None:
@@ -435,11 +453,11 @@ def main() -> None:
         print(f"serving {args.feeds} feeds on {len(bases)} loopback hosts; running the loop ...", flush=True)
         loop, _ = timed("loop: feedparser.parse(url), sequential", lambda: run_loop(urls), lambda n: f"{n} items")
         print(f"loop done in {loop.seconds:.1f} s; polling through the pipeline ...", flush=True)
-        pipeline, sampler = run_pipeline(urls, Path(tmp))
+        pipeline, samplers = run_pipeline(urls, Path(tmp))
         print("pipeline done; measuring the pools alone ...", flush=True)
         pools, worker_peaks = run_pools(urls, args.per_host)
     where = f"{args.hosts} loopback hosts, per-host limit {args.per_host}"
-    report(args.feeds, f"{args.latency_ms} ms latency, {where}", loop, pipeline, sampler, pools, worker_peaks)
+    report(args.feeds, f"{args.latency_ms} ms latency, {where}", loop, pipeline, samplers, pools, worker_peaks)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,8 @@ ParseError naming the feed.
 from __future__ import annotations
 
 import calendar
-import hashlib
 import email.utils
+import hashlib
 import io
 import json
 import re
