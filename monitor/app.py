@@ -65,11 +65,12 @@ def load_user_vocabulary(settings: Settings) -> Vocabulary:
 def build_pipeline(settings: Settings, rules: list[AlertRule], clock: Callable[[], datetime] = utc_now) -> Pipeline:
     return Pipeline(
         engine=make_engine(settings.db),
-        http=make_client(),
+        http=make_client(allow_private=settings.allow_private_networks),
         rules=rules,
         vocabulary=load_user_vocabulary(settings),
         clock=clock,
         allow_private=settings.allow_private_networks,
+        vocabulary_paths=tuple(str(p) for p in settings.companies_paths),
     )
 
 

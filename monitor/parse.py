@@ -26,7 +26,7 @@ import feedparser
 
 from monitor.errors import ParseError
 from monitor.text import plain_text
-from monitor.types import ParsedItem
+from monitor.types import Classification, ParsedItem
 from monitor.urls import canonical_url, clean_url, outlet
 
 MAX_ITEMS_PER_FEED = 500
@@ -68,6 +68,8 @@ class ParsedFeed:
     bozo: str | None = None
     older: str | None = None  # RFC 5005: the archive (prev-archive) or page (next) of older entries
     generator: str = ""
+    # the items' classifications, aligned with `items`, when a parse worker also classified them
+    classifications: tuple[Classification, ...] = ()
 
 
 def parse_feed(

@@ -17,11 +17,14 @@ import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 
+from monitor.classify import classify
 from monitor.errors import ParseError
 from monitor.parse import ParsedFeed, parse_feed
+from monitor.vocabulary import Vocabulary, load_vocabulary
 
 MIN_BATCH = 8  # below this many bodies, parsing in-process is cheaper than the round trip
 CHUNK = 4  # bodies per message to a worker: fewer round trips, still balanced over 1,000 feeds
@@ -38,12 +41,30 @@ class ParseJob:
     headers: dict[str, str] = field(default_factory=dict)
     timezone: str = "UTC"
     now: datetime | None = None
+    # classify the items too (with the default vocabulary extended by these files): the classifier is the
+    # other CPU-heavy stage of a poll, and running it here puts it on every core as well
+    classify_with: tuple[str, ...] | None = None
+
+
+_vocabularies: dict[tuple[str, ...], Vocabulary] = {}
+
+
+def _vocabulary(paths: tuple[str, ...]) -> Vocabulary:
+    """One vocabulary per set of extension files, loaded once per process."""
+    if paths not in _vocabularies:
+        _vocabularies[paths] = load_vocabulary([Path(p) for p in paths])
+    return _vocabularies[paths]
 
 
 def parse_job(job: ParseJob, now: datetime) -> ParseOutcome:
-    """Parse one body; any exception (feedparser can raise on hostile input) becomes a ParseError."""
+    """Parse (and classify) one body; any exception becomes a ParseError value."""
     try:
-        return parse_feed(job.body, final_url=job.final_url, headers=job.headers, timezone=job.timezone, now=now)
+        parsed = parse_feed(job.body, final_url=job.final_url, headers=job.headers, timezone=job.timezone, now=now)
+        if job.classify_with is None:
+            return parsed
+        vocabulary = _vocabulary(job.classify_with)
+        labels = tuple(classify(item.title, item.summary, vocabulary) for item in parsed.items)
+        return replace(parsed, classifications=labels)
     except ParseError as exc:
         return exc
     except Exception as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import random
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -22,9 +22,10 @@ from monitor import store
 from monitor.classify import CLASSIFIER_VERSION, classify
 from monitor.decide import QUIET, AlertPolicy, alert_key, may_alert, next_poll_at, routes_for
 from monitor.errors import FeedError, FetchError
-from monitor.fetch import FetchResult, fetch
+from monitor.fetch import FetchResult
+from monitor.fetch_pool import FetchJob, iter_fetch
 from monitor.grouping import assign_story, fingerprint
-from monitor.parse import parse_feed
+from monitor.parse_pool import MIN_BATCH, ParseJob, ParseOutcome, parse_job, shared_pool
 from monitor.rules import AlertRule, StoryFacts
 from monitor.story_index import SqlStoryIndex
 from monitor.tables import Alert, Feed, Story
@@ -33,7 +34,6 @@ from monitor.urls import canonical_url
 from monitor.vocabulary import Vocabulary
 
 Clock = Callable[[], datetime]
-FETCH_WORKERS = 8
 
 
 @dataclass
@@ -46,6 +46,7 @@ class Pipeline:
     vocabulary: Vocabulary
     clock: Clock
     allow_private: bool = False
+    vocabulary_paths: tuple[str, ...] = ()  # the user's vocabulary files, for parse workers to load
 
     def canonical(self, name: str) -> str | None:
         return self.vocabulary.canonical(name)
@@ -99,17 +100,86 @@ def sync_config(pipeline: Pipeline, specs: Sequence[FeedSpec]) -> None:
 
 
 def poll(pipeline: Pipeline, names: Sequence[str] | None = None, *, notify: bool = True) -> list[PollResult]:
-    """Poll the due feeds (or the named ones), store what is new and enqueue alerts."""
+    """Poll the due feeds (or the named ones), store what is new and enqueue alerts.
+
+    Fetches run in threads (a per-host limit keeps it polite) and each changed body is handed to the
+    parse pool (parsing and classification on every core) as soon as it arrives; feeds whose fetch
+    failed or found nothing new are recorded in one transaction, then each changed feed is stored in
+    its own, in fetch order, while later ones are still being parsed.
+    """
     now = pipeline.clock()
     with store.transaction(pipeline.engine) as session:
         snapshots = [_snapshot(row) for row in store.due_feeds(session, now, names)]
     if not snapshots:
         return []
-    with ThreadPoolExecutor(max_workers=min(FETCH_WORKERS, len(snapshots))) as pool:
-        outcomes = list(pool.map(lambda snap: _fetch_one(pipeline, snap), snapshots))
-    return [
-        process_fetch(pipeline, snap, outcome, notify=notify) for snap, outcome in zip(snapshots, outcomes, strict=True)
-    ]
+    jobs = [FetchJob(s.url, s.etag, s.last_modified) for s in snapshots]
+    pool = shared_pool() if len(snapshots) >= MIN_BATCH else None
+    quiet: list[tuple[int, FetchResult | FeedError, str | None]] = []
+    parsing: list[tuple[int, FetchResult, str, Future[ParseOutcome] | ParseOutcome]] = []
+    for index, outcome in iter_fetch(pipeline.http, jobs, allow_private=pipeline.allow_private):
+        snap = snapshots[index]
+        if isinstance(outcome, FeedError) or outcome.status == 304:
+            quiet.append((index, outcome, snap.body_hash))
+            continue
+        body_hash = hashlib.sha256(outcome.body).hexdigest()
+        if body_hash == snap.body_hash:
+            quiet.append((index, outcome, body_hash))  # many servers ignore validators: unchanged body
+            continue
+        job = ParseJob(outcome.body, outcome.final_url, outcome.headers, snap.timezone,
+                       classify_with=pipeline.vocabulary_paths)  # fmt: skip
+        parsing.append((index, outcome, body_hash, pool.submit(job, now) if pool else parse_job(job, now)))
+    results = _record_quiet(pipeline, snapshots, quiet, now)
+    for index, outcome, body_hash, pending in parsing:
+        parsed = pending.result() if isinstance(pending, Future) else pending
+        results[index] = _store_parsed(pipeline, snapshots[index], outcome, body_hash, parsed, notify=notify)
+    return [results[i] for i in range(len(snapshots))]
+
+
+def _record_quiet(
+    pipeline: Pipeline,
+    snapshots: list[FeedSnapshot],
+    quiet: list[tuple[int, FetchResult | FeedError, str | None]],
+    now: datetime,
+) -> dict[int, PollResult]:
+    """Failures, 304s and unchanged bodies: only feed state changes, all in one transaction."""
+    results: dict[int, PollResult] = {}
+    if not quiet:
+        return results
+    with store.transaction(pipeline.engine) as session:
+        for index, outcome, body_hash in quiet:
+            snap = snapshots[index]
+            feed = _feed_row(session, snap)
+            if isinstance(outcome, FeedError):
+                results[index] = _failure(feed, snap, outcome, now)
+            else:
+                _mark_success(feed, snap, outcome, now, body_hash)
+                results[index] = PollResult(snap.name, "not_modified" if outcome.status == 304 else "unchanged")
+    return results
+
+
+def _store_parsed(
+    pipeline: Pipeline,
+    snap: FeedSnapshot,
+    outcome: FetchResult,
+    body_hash: str,
+    parsed: ParseOutcome,
+    *,
+    notify: bool,
+) -> PollResult:
+    """Store one changed feed's items, stories and alerts with its new state, in one transaction."""
+    now = pipeline.clock()
+    with store.transaction(pipeline.engine) as session:
+        feed = _feed_row(session, snap)
+        if isinstance(parsed, FeedError):
+            return _failure(feed, snap, parsed, now)
+        policy = AlertPolicy() if notify and snap.baseline_done else QUIET
+        classifications = parsed.classifications or (None,) * len(parsed.items)
+        entries = [Entry(feed, snap.tags, item, c) for item, c in zip(parsed.items, classifications, strict=True)]
+        counts = ingest_entries(pipeline, session, entries, now, policy=policy)
+        status = "ok" if snap.baseline_done else "baseline"
+        feed.baseline_done = True
+        _mark_success(feed, snap, outcome, now, body_hash)
+    return PollResult(snap.name, status, counts.new_items, counts.flagged, counts.alerts)
 
 
 def _snapshot(row: Feed) -> FeedSnapshot:
@@ -129,48 +199,6 @@ def _snapshot(row: Feed) -> FeedSnapshot:
     )
 
 
-def _fetch_one(pipeline: Pipeline, snap: FeedSnapshot) -> FetchResult | FeedError:
-    try:
-        return fetch(
-            pipeline.http,
-            snap.url,
-            etag=snap.etag,
-            last_modified=snap.last_modified,
-            allow_private=pipeline.allow_private,
-        )
-    except FeedError as exc:
-        return exc
-
-
-def process_fetch(
-    pipeline: Pipeline, snap: FeedSnapshot, outcome: FetchResult | FeedError, *, notify: bool
-) -> PollResult:
-    """Parse, classify and store one feed's fetch outcome in one transaction."""
-    now = pipeline.clock()
-    if isinstance(outcome, FeedError):
-        return _record_failure(pipeline, snap, outcome, now)
-    body_hash = hashlib.sha256(outcome.body).hexdigest() if outcome.status == 200 else snap.body_hash
-    if outcome.status == 304 or body_hash == snap.body_hash:
-        with store.transaction(pipeline.engine) as session:
-            feed = _feed_row(session, snap)
-            _mark_success(feed, snap, outcome, now, body_hash)
-        return PollResult(snap.name, "not_modified" if outcome.status == 304 else "unchanged")
-    try:
-        parsed = parse_feed(
-            outcome.body, final_url=outcome.final_url, headers=outcome.headers, timezone=snap.timezone, now=now
-        )
-    except FeedError as exc:
-        return _record_failure(pipeline, snap, exc, now)
-    with store.transaction(pipeline.engine) as session:
-        feed = _feed_row(session, snap)
-        policy = AlertPolicy() if notify and snap.baseline_done else QUIET
-        counts = ingest(pipeline, session, feed, parsed.items, now, policy=policy, feed_tags=snap.tags)
-        status = "ok" if snap.baseline_done else "baseline"
-        feed.baseline_done = True
-        _mark_success(feed, snap, outcome, now, body_hash)
-    return PollResult(snap.name, status, counts.new_items, counts.flagged, counts.alerts)
-
-
 def _feed_row(session: Session, snap: FeedSnapshot) -> Feed:
     feed = session.get(Feed, snap.id)
     assert feed is not None
@@ -188,26 +216,25 @@ def _mark_success(feed: Feed, snap: FeedSnapshot, outcome: FetchResult, now: dat
     feed.next_poll_at = next_poll_at(now, snap.interval, jitter_unit=random.random())
 
 
-def _record_failure(pipeline: Pipeline, snap: FeedSnapshot, error: FeedError, now: datetime) -> PollResult:
-    with store.transaction(pipeline.engine) as session:
-        feed = _feed_row(session, snap)
-        feed.last_polled_at = feed.last_error_at = now
-        feed.consecutive_failures += 1
-        feed.last_error = str(error)[:500]
-        if isinstance(error, FetchError) and error.status == 410:
-            feed.gone = True
-            feed.last_error = f"{error} (410 Gone: polling stopped; remove or fix the URL in feeds.yaml)"
-        feed.next_poll_at = next_poll_at(
-            now, snap.interval, failures=feed.consecutive_failures, retry_after=error.retry_after
+def _failure(feed: Feed, snap: FeedSnapshot, error: FeedError, now: datetime) -> PollResult:
+    """Record a failed poll on the feed row (inside the caller's transaction): backoff, 410, day alarm."""
+    feed.last_polled_at = feed.last_error_at = now
+    feed.consecutive_failures += 1
+    feed.last_error = str(error)[:500]
+    if isinstance(error, FetchError) and error.status == 410:
+        feed.gone = True
+        feed.last_error = f"{error} (410 Gone: polling stopped; remove or fix the URL in feeds.yaml)"
+    feed.next_poll_at = next_poll_at(
+        now, snap.interval, failures=feed.consecutive_failures, retry_after=error.retry_after
+    )
+    feed.failing_since = feed.failing_since or now
+    alarm = None
+    if now - feed.failing_since >= FAILING_REPORT_AFTER and not feed.failure_reported:
+        feed.failure_reported = True
+        alarm = (
+            f"feed {snap.name} has been failing since {feed.failing_since:%Y-%m-%d %H:%M} UTC "
+            f"({feed.consecutive_failures} attempts): {feed.last_error}; it keeps being retried"
         )
-        feed.failing_since = feed.failing_since or now
-        alarm = None
-        if now - feed.failing_since >= FAILING_REPORT_AFTER and not feed.failure_reported:
-            feed.failure_reported = True
-            alarm = (
-                f"feed {snap.name} has been failing since {feed.failing_since:%Y-%m-%d %H:%M} UTC "
-                f"({feed.consecutive_failures} attempts): {feed.last_error}; it keeps being retried"
-            )
     return PollResult(snap.name, "error", error=str(error), alarm=alarm)
 
 
@@ -218,6 +245,7 @@ class Entry:
     feed: Feed
     tags: tuple[str, ...]
     item: ParsedItem
+    classification: Classification | None = None  # when a parse worker already classified it
 
 
 def ingest(
@@ -256,7 +284,7 @@ def ingest_entries(
         if (feed_id, parsed.guid) in known:
             continue
         known.add((feed_id, parsed.guid))
-        classification = classify(parsed.title, parsed.summary, pipeline.vocabulary)
+        classification = entry.classification or classify(parsed.title, parsed.summary, pipeline.vocabulary)
         link = canonical.get(parsed.url) if parsed.url else None
         row = _item_row(feed_id, parsed, classification, now, link)
         counts.new_items += 1
