@@ -17,6 +17,6 @@ COPY alerts ./alerts
 
 USER monitor
 VOLUME ["/data"]
-HEALTHCHECK --interval=5m --timeout=30s CMD ["monitor", "check"]
+HEALTHCHECK --interval=5m --timeout=30s CMD ["monitor", "health", "--fail-on", "unhealthy"]
 ENTRYPOINT ["monitor"]
 CMD ["run"]

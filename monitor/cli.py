@@ -355,8 +355,20 @@ def reclassify(
 @main.command()
 @config_options
 @click.option("--tick", default=30, show_default=True, help="Seconds between scheduler ticks.")
+@click.option(
+    "--health-port", type=int, metavar="PORT", help="Serve /healthz and Prometheus /metrics on 127.0.0.1:PORT."
+)
+@click.option("--health-host", default="127.0.0.1", show_default=True, help="Address for --health-port.")
 @click.pass_context
-def run(ctx: click.Context, feeds: str | None, alerts: str | None, db: str | None, tick: int) -> None:
+def run(
+    ctx: click.Context,
+    feeds: str | None,
+    alerts: str | None,
+    db: str | None,
+    tick: int,
+    health_port: int | None,
+    health_host: str,
+) -> None:
     """Poll each feed on its interval and deliver alerts until stopped (SIGINT/SIGTERM stop cleanly).
 
     Edits to feeds.yaml and alerts/ are picked up without a restart; an invalid edit keeps the last
@@ -367,9 +379,34 @@ def run(ctx: click.Context, feeds: str | None, alerts: str | None, db: str | Non
     settings = _settings(ctx, feeds, alerts, db)
     configuration = _load_or_exit(settings)
     try:
-        run_forever(settings, configuration, tick_s=tick)
+        run_forever(settings, configuration, tick_s=tick, health=(health_host, health_port) if health_port else None)
     except MonitorError as exc:
         _fail(f"error: {exc}")
+
+
+@main.command()
+@config_options
+@click.option(
+    "--fail-on",
+    type=click.Choice(["degraded", "unhealthy"]),
+    default="degraded",
+    show_default=True,
+    help="Exit 1 from this level on: degraded (a feed failing for a day, blocked alerts) or unhealthy "
+    "(polling has stopped).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def health(
+    ctx: click.Context, feeds: str | None, alerts: str | None, db: str | None, fail_on: str, as_json: bool
+) -> None:
+    """Is the monitor polling and delivering? Exit 0 when healthy (for cron, Docker and load balancers)."""
+    from monitor.health import UNHEALTHY, check_health
+
+    settings = _settings(ctx, feeds, alerts, db)
+    report = check_health(store.make_engine(settings.db), utc_now())
+    click.echo(json.dumps(report.to_dict(), indent=2) if as_json else "\n".join(report.lines()))
+    failing = report.status != "healthy" if fail_on == "degraded" else report.status == UNHEALTHY
+    sys.exit(1 if failing else 0)
 
 
 def _ago(when: datetime | None, now: datetime) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -26,6 +27,7 @@ from monitor.app import (
 from monitor.deliver import drain_outbox, unblock_alerts
 from monitor.digest import make_digests
 from monitor.errors import ConfigError, MonitorError
+from monitor.health import PollMetrics, serve_health
 from monitor.notify import NotifierFactory
 from monitor.pipeline import Pipeline, poll, sync_config
 from monitor.settings import Settings
@@ -56,6 +58,7 @@ class Runner:
     pipeline: Pipeline
     notifiers: NotifierFactory
     seen_config: tuple[tuple[str, float, int], ...] = field(default_factory=tuple)
+    metrics: PollMetrics = field(default_factory=PollMetrics)
 
     def reload_if_changed(self) -> None:
         current = config_fingerprint(self.settings)
@@ -76,7 +79,9 @@ class Runner:
     def poll_due(self) -> None:
         try:
             self.reload_if_changed()
+            started = time.monotonic()
             results = poll(self.pipeline)
+            self.metrics.record(results, time.monotonic() - started)
             report_alarms([r.alarm for r in results if r.alarm], self.settings)
             for result in results:
                 if result.error:
@@ -103,10 +108,16 @@ class Runner:
             log.exception("delivery failed; retrying at the next tick")
 
 
-def run_forever(settings: Settings, configuration: Configuration, tick_s: int = 30) -> None:
+def run_forever(
+    settings: Settings, configuration: Configuration, tick_s: int = 30, health: tuple[str, int] | None = None
+) -> None:
+    """Tick until SIGINT/SIGTERM; optionally serve /healthz and /metrics on `health` (host, port)."""
     pipeline = build_pipeline(settings, configuration.rules)
     sync_config(pipeline, configuration.feeds)
     runner = Runner(settings, pipeline, build_notifiers(settings), config_fingerprint(settings))
+    endpoint = serve_health(pipeline.engine, health[0], health[1], metrics=runner.metrics) if health else None
+    if endpoint is not None:
+        print(f"health endpoint: {endpoint.url}/healthz and {endpoint.url}/metrics")
     scheduler = BlockingScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1,
                                                                 "misfire_grace_time": 300})  # fmt: skip
     scheduler.add_job(runner.poll_due, "interval", seconds=tick_s, id="poll", next_run_time=utc_now())
@@ -121,5 +132,7 @@ def run_forever(settings: Settings, configuration: Configuration, tick_s: int = 
     enabled = sum(1 for f in configuration.feeds if f.enabled)
     print(f"monitor running: {enabled} feeds, {len(configuration.rules)} rules, database {settings.db} (Ctrl-C stops)")
     scheduler.start()
+    if endpoint is not None:
+        endpoint.close()
     pipeline.http.close()
     print("monitor stopped")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,6 +25,14 @@ def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
             return True
         time.sleep(0.2)
     return False
+
+
+def _get(url: str) -> str:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return str(response.read().decode())
+    except OSError:
+        return ""
 
 
 def polled(db: Path, feed: str) -> bool:
@@ -55,8 +65,11 @@ def test_run_polls_reloads_configuration_and_stops_on_sigterm(tmp_path: Path) ->
             "SLACK_BOT_TOKEN": "xoxb-test",
             "SLACK_API_URL": slack.api_url,
         }
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
         process = subprocess.Popen(
-            [sys.executable, "-m", "monitor", "run", "--tick", "1"],
+            [sys.executable, "-m", "monitor", "run", "--tick", "1", "--health-port", str(port)],
             cwd=tmp_path,
             env=env,
             stdout=subprocess.PIPE,
@@ -65,6 +78,12 @@ def test_run_polls_reloads_configuration_and_stops_on_sigterm(tmp_path: Path) ->
         )
         try:
             assert wait_for(lambda: polled(db, "a")), "feed a was never polled"
+            assert wait_for(lambda: "monitor_polls_total" in _get(f"http://127.0.0.1:{port}/metrics"))
+            assert '"status": "healthy"' in _get(f"http://127.0.0.1:{port}/healthz")
+            health = subprocess.run(
+                [sys.executable, "-m", "monitor", "health"], cwd=tmp_path, env=env, capture_output=True, text=True
+            )
+            assert health.returncode == 0 and health.stdout.startswith("HEALTHY"), health.stdout
             # an invalid edit is reported and the last good configuration stays in force
             feeds_yaml.write_text("feeds:\n  - {name: a, url: 'ftp://nowhere'}\n", encoding="utf-8")
             time.sleep(2.5)
