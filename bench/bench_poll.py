@@ -75,33 +75,53 @@ _CLIENTS = ["Arcadia Therapeutics", "Bluefin Bio", "Corvane Pharma", "Delphine O
 _SITES = ["Visp", "Incheon", "Songdo", "Bloomington", "Hillerod", "Cork", "Singapore", "Raleigh", "Basel", "Tuas"]
 _DRUGS = ["antibody-drug conjugate", "bispecific antibody", "mRNA vaccine", "AAV gene therapy", "GLP-1 peptide",
           "cell therapy", "biosimilar", "oligonucleotide"]  # fmt: skip
-_TEMPLATES = [
+# About one item in five is CDMO news (contracts, plants); the rest is the ordinary flow of a pharma feed
+# (results, trials, approvals, people, financing), as in real newsroom and wire feeds.
+DEAL_SHARE = 0.2
+_DEAL_TEMPLATES = [
     "{cdmo} signs {value} manufacturing agreement with {client}",
     "{client} taps {cdmo} to produce its {drug}",
     "{cdmo} breaks ground on {value} plant in {site}",
     "{cdmo} completes GMP qualification of new {site} facility",
     "{cdmo} expands {drug} capacity in {site} with {value} investment",
+    "{cdmo} and {client} extend commercial supply deal for {drug}",
+]
+_OTHER_TEMPLATES = [
     "{client} reports positive phase 2 data for {drug} candidate",
     "{client} raises {value} in series B financing",
     "{client} appoints new chief medical officer",
-    "{cdmo} and {client} extend commercial supply deal for {drug}",
     "FDA accepts {client} filing for {drug}",
+    "{client} posts third-quarter revenue of {value}",
+    "{client} to present {drug} results at annual oncology congress",
+    "Court rules in patent dispute between {client} and rival over {drug}",
+    "{client} cuts 12% of staff in restructuring",
+    "Analysts expect {drug} market to reach {value} by 2030",
+    "{client} licenses {drug} rights to Asian partner",
 ]
+_DEAL_LEDE = (
+    "The agreement covers process development, clinical supply and commercial manufacturing &amp; "
+    "fill-finish at the company&rsquo;s flagship site, with technology transfer expected to start next "
+    "quarter. Financial terms beyond the headline figure were not disclosed. Analysts said the deal "
+    "reflects sustained demand for outsourced biologics capacity across the industry. "
+)
+_OTHER_LEDE = (
+    "The company said the results were in line with its guidance and that it would provide an update "
+    "at its investor day later this year. Shares rose 3% in early trading on the news, and analysts "
+    "at two brokerages raised their price targets. The company&rsquo;s chief executive said the "
+    "priority for next year remains the launch of its lead programme in the United States and Europe. "
+)
 
 
-def _headline(rng: random.Random) -> str:
+def _headline(rng: random.Random) -> tuple[str, bool]:
     value = f"${rng.choice([15, 40, 75, 120, 250, 480, 900])}{rng.choice(['M', ' million', 'B'])}"
-    return rng.choice(_TEMPLATES).format(cdmo=rng.choice(_CDMOS), client=rng.choice(_CLIENTS), value=value,
-                                         site=rng.choice(_SITES), drug=rng.choice(_DRUGS))  # fmt: skip
+    deal = rng.random() < DEAL_SHARE
+    template = rng.choice(_DEAL_TEMPLATES if deal else _OTHER_TEMPLATES)
+    return template.format(cdmo=rng.choice(_CDMOS), client=rng.choice(_CLIENTS), value=value,
+                           site=rng.choice(_SITES), drug=rng.choice(_DRUGS)), deal  # fmt: skip
 
 
-def _summary(rng: random.Random, title: str, link: str) -> str:
-    filler = (
-        "The agreement covers process development, clinical supply and commercial manufacturing &amp; "
-        "fill-finish at the company&rsquo;s flagship site, with technology transfer expected to start next "
-        "quarter. Financial terms beyond the headline figure were not disclosed. Analysts said the deal "
-        "reflects sustained demand for outsourced biologics capacity across the industry. "
-    )
+def _summary(rng: random.Random, title: str, link: str, deal: bool) -> str:
+    filler = _DEAL_LEDE if deal else _OTHER_LEDE
     start = rng.randrange(0, 60)
     return (
         f"<p><strong>{escape(title)}</strong> &mdash; {filler[start:]}</p>"
@@ -126,12 +146,12 @@ def feed_entries(index: int) -> list[Entry]:
         shared = rng.random() < 0.1
         story = rng.randrange(300) if shared else None
         local = random.Random(10_000_000 + story) if story is not None else rng
-        title = _headline(local)
+        title, deal = _headline(local)
         link = (f"https://wire.example.com/news/{story}" if story is not None
                 else f"https://news{index % 40}.example.com/articles/{index}-{n}")  # fmt: skip
         guid = f"urn:bench:{index}:{n}"
         when = NOW - timedelta(minutes=17 * n + index % 13)
-        entries.append(Entry(guid, link, title, _summary(local, title, link), when))
+        entries.append(Entry(guid, link, title, _summary(local, title, link, deal), when))
     return entries
 
 

@@ -51,6 +51,8 @@ _MAX_PARTIES = 12
 
 def fold(text: str) -> str:
     """Lower-case, accent-free, ASCII-quoted text: the form every comparison works on."""
+    if text.isascii():  # most headlines: nothing to decompose (and this is on every item's path)
+        return text.lower()
     text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c))
     text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
@@ -261,6 +263,8 @@ press release health healthcare medical research technology technologies life in
 """
 )
 _NAME_TOKEN = re.compile(r"[^\W_][\w&'.-]*", re.U)
+_POSSESSIVE = re.compile(r"('s|')$")
+_NAME_SPLIT = re.compile(r"[-/]")
 _YEAR = re.compile(r"^(19|20)\d\d$")
 
 
@@ -268,8 +272,8 @@ def salient_names(text: str) -> tuple[str, ...]:
     """Capitalised words, acronyms and long numbers, folded, in order of first appearance."""
     seen: dict[str, None] = {}
     for raw in _NAME_TOKEN.findall(text):
-        raw = re.sub(r"('s|')$", "", raw.rstrip(".-'"))
-        for part in re.split(r"[-/]", raw):
+        raw = _POSSESSIVE.sub("", raw.rstrip(".-'"))
+        for part in _NAME_SPLIT.split(raw):
             token = _name_form(part)
             if token and token not in seen:
                 seen[token] = None
@@ -286,7 +290,7 @@ def parties(text: str) -> tuple[str, ...]:
     """
     runs: list[list[str]] = [[]]
     for raw in _PHRASE_TOKEN.findall(text):
-        token = _name_form(re.sub(r"('s|')$", "", raw.rstrip(".-'"))) if raw[0].isalnum() else ""
+        token = _name_form(_POSSESSIVE.sub("", raw.rstrip(".-'"))) if raw[0].isalnum() else ""
         if token and not token.startswith("#") and token not in _WEAK:
             runs[-1].append(token)
             if raw.endswith((".", "'s", "'", "’s")):

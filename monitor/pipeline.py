@@ -28,7 +28,7 @@ from monitor.grouping import assign_story, fingerprint
 from monitor.parse_pool import MIN_BATCH, ParseJob, ParseOutcome, parse_job, shared_pool
 from monitor.rules import AlertRule, StoryFacts
 from monitor.story_index import SqlStoryIndex
-from monitor.tables import Alert, Feed, Story
+from monitor.tables import Alert, Feed
 from monitor.types import Classification, FeedSpec, ParsedItem
 from monitor.urls import canonical_url
 from monitor.vocabulary import Vocabulary
@@ -360,30 +360,26 @@ def place_in_story(
     parsed = entry.item
     fp = fingerprint(parsed, classification, now)
     story_id = same_link_story if same_link_story is not None else assign_story(fp, index)[0]
-    story = session.get(Story, story_id) if story_id is not None else None
-    if story is None:
-        story = _new_story(parsed, classification, now)
-        session.add(story)
-        session.flush()
-        assert story.id is not None
-        item_id = store_item(story.id)
-        story.first_item_id = item_id
+    state = store.story_state(session, story_id) if story_id is not None else None
+    if story_id is None or state is None:
+        story_id = store.insert_story(session, _new_story(parsed, classification, now))
+        item_id = store_item(story_id)
+        store.update_story(session, story_id, first_item_id=item_id)
         counts.stories += 1
-        counts.story_ids.append(story.id)
+        counts.story_ids.append(story_id)
         if not link_seen and may_alert(published=parsed.published, now=now, policy=policy):
-            _enqueue_new(pipeline, session, story, item_id, entry, classification, now, policy, counts)
+            _enqueue_new(pipeline, session, story_id, item_id, entry, classification, now, policy, counts)
     else:
-        assert story.id is not None
-        item_id = store_item(story.id)
-        _join_story(pipeline, session, story, item_id, parsed.source, now)
-    index.add(story.id, item_id, fp)
-    return story.id
+        item_id = store_item(story_id)
+        _join_story(pipeline, session, story_id, state, item_id, parsed.source, now)
+    index.add(story_id, item_id, fp)
+    return story_id
 
 
 def _enqueue_new(
     pipeline: Pipeline,
     session: Session,
-    story: Story,
+    story_id: int,
     item_id: int,
     entry: Entry,
     classification: Classification,
@@ -391,7 +387,6 @@ def _enqueue_new(
     policy: AlertPolicy,
     counts: IngestCounts,
 ) -> None:
-    assert story.id is not None
     facts = StoryFacts(
         labels=classification.labels,
         entities=classification.entities,
@@ -401,49 +396,55 @@ def _enqueue_new(
         summary=entry.item.summary,
     )
     for route in routes_for(pipeline.rules, facts, pipeline.canonical):
-        key = alert_key(story.id, route.destination, "new")
+        key = alert_key(story_id, route.destination, "new")
         status = "held" if route.rule.mode == "digest" and policy.status == "pending" else policy.status
-        alert = Alert(dedupe_key=key, story_id=story.id, item_id=item_id, rule=route.rule.name,
+        alert = Alert(dedupe_key=key, story_id=story_id, item_id=item_id, rule=route.rule.name,
                       destination=route.destination, kind="new", status=status, created_at=now)  # fmt: skip
         if store.enqueue_alert(session, alert):
             counts.alerts += 1
-            story.alerted = True
+            store.update_story(session, story_id, alerted=True)
 
 
-def _new_story(parsed: ParsedItem, classification: Classification, now: datetime) -> Story:
+def _new_story(parsed: ParsedItem, classification: Classification, now: datetime) -> dict[str, object]:
     entities = classification.entities
-    return Story(
-        labels=",".join(classification.labels),
-        title=parsed.title,
-        url=parsed.url,
-        cdmo=entities.cdmo,
-        client=entities.client,
-        value=entities.value,
-        value_usd=entities.value_usd,
-        first_seen_at=now,
-        last_seen_at=now,
-        published_at=parsed.published,
-        item_count=1,
-        outlets=parsed.source,
-    )
+    return {
+        "labels": ",".join(classification.labels),
+        "title": parsed.title,
+        "url": parsed.url,
+        "cdmo": entities.cdmo,
+        "client": entities.client,
+        "value": entities.value,
+        "value_usd": entities.value_usd,
+        "first_seen_at": now,
+        "last_seen_at": now,
+        "published_at": parsed.published,
+        "item_count": 1,
+        "outlets": parsed.source,
+        "alerted": False,
+    }
 
 
-def _join_story(pipeline: Pipeline, session: Session, story: Story, item_id: int, source: str, now: datetime) -> None:
+def _join_story(
+    pipeline: Pipeline,
+    session: Session,
+    story_id: int,
+    state: tuple[str, bool],
+    item_id: int,
+    source: str,
+    now: datetime,
+) -> None:
     """A later report of a known story: no new alert; a follow-up (thread reply or update) where the rule asks."""
-    assert story.id is not None
-    story.item_count += 1
-    story.last_seen_at = now
-    outlets = [o for o in story.outlets.split(",") if o]
+    outlets_text, alerted = state
+    outlets = [o for o in outlets_text.split(",") if o]
     is_new_outlet = bool(source) and source not in outlets
-    if is_new_outlet:
-        story.outlets = ",".join([*outlets, source])
-    if not story.alerted or not is_new_outlet:
+    store.count_story_item(session, story_id, now, ",".join([*outlets, source]) if is_new_outlet else None)
+    if not alerted or not is_new_outlet:
         return
     follow_ups = {r.name: r.follow_up for r in pipeline.rules if r.channel and r.mode == "instant"}
-    for parent in store.story_alerts(session, story.id):
+    for parent in store.story_alerts(session, story_id):
         kind = {"thread": "follow_up", "update": "update"}.get(follow_ups.get(parent.rule, "none"))
         if parent.kind == "new" and kind is not None:
-            key = alert_key(story.id, parent.destination, kind, item_id)
-            alert = Alert(dedupe_key=key, story_id=story.id, item_id=item_id, rule=parent.rule,
+            key = alert_key(story_id, parent.destination, kind, item_id)
+            alert = Alert(dedupe_key=key, story_id=story_id, item_id=item_id, rule=parent.rule,
                           destination=parent.destination, kind=kind, created_at=now)  # fmt: skip
             store.enqueue_alert(session, alert)

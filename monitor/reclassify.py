@@ -18,7 +18,7 @@ from monitor.classify import CLASSIFIER_VERSION, classify
 from monitor.decide import AlertPolicy
 from monitor.pipeline import Entry, IngestCounts, Pipeline, place_in_story
 from monitor.story_index import SqlStoryIndex
-from monitor.tables import Feed, Item, Story
+from monitor.tables import Feed, Item
 from monitor.types import ParsedItem
 
 CHUNK = 500
@@ -108,9 +108,7 @@ def _reclassify_item(
         place_in_story(pipeline, session, index, entry, result, False, None, pipeline.clock(), policy, counts, attach)
     elif not result.flagged and item.story_id is not None:
         summary.unflagged += 1
-        story = session.get(Story, item.story_id)
-        if story is not None:
-            story.item_count = max(0, story.item_count - 1)
+        store.count_story_item(session, item.story_id, pipeline.clock(), None, delta=-1)
         item.story_id = None
 
 

@@ -15,14 +15,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, func, insert
+from sqlalchemy import event, func, insert, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, SQLModel, col, create_engine, select
 
 from monitor import story_index  # noqa: F401 - registers the story-index tables in the metadata
 from monitor.errors import StorageError
-from monitor.tables import Alert, Feed, Item
+from monitor.tables import Alert, Feed, Item, Story
 from monitor.types import FeedSpec
 
 
@@ -143,6 +143,37 @@ def insert_item(session: Session, row: dict[str, Any]) -> int:
     key = result.inserted_primary_key
     assert key is not None
     return int(key[0])
+
+
+def insert_story(session: Session, values: dict[str, Any]) -> int:
+    """Insert one story row (Core: the ingest path avoids ORM round trips) and return its id."""
+    result = session.connection().execute(insert(Story.__table__), [values])  # type: ignore[attr-defined]
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def story_state(session: Session, story_id: int) -> tuple[str, bool] | None:
+    """A story's outlets and whether it alerted, or None when there is no such story."""
+    table = Story.__table__  # type: ignore[attr-defined]
+    row = session.connection().execute(select(table.c.outlets, table.c.alerted).where(table.c.id == story_id)).first()
+    return (str(row[0] or ""), bool(row[1])) if row is not None else None
+
+
+def update_story(session: Session, story_id: int, **values: Any) -> None:
+    table = Story.__table__  # type: ignore[attr-defined]
+    session.connection().execute(update(table).where(table.c.id == story_id).values(**values))
+
+
+def count_story_item(session: Session, story_id: int, now: datetime, outlets: str | None, delta: int = 1) -> None:
+    """One more (or, with delta=-1, one fewer) item in a story; `outlets` replaces the list when given."""
+    table = Story.__table__  # type: ignore[attr-defined]
+    values: dict[str, Any] = {"item_count": table.c.item_count + delta}
+    if delta > 0:
+        values["last_seen_at"] = now
+    if outlets is not None:
+        values["outlets"] = outlets
+    session.connection().execute(update(table).where(table.c.id == story_id).values(**values))
 
 
 def insert_items(session: Session, rows: list[dict[str, Any]]) -> None:

@@ -17,6 +17,7 @@ Plain integer columns, no foreign keys: the item and story tables belong to the 
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -25,7 +26,12 @@ from sqlmodel import Field, Session, SQLModel
 
 from monitor.grouping import MAX_CANDIDATES, StoryFingerprint, index_keys
 
-PER_KEY = 40  # most recent rows read per key: bounds the cost of a very common key
+PER_KEY = 16  # most recent rows read per key: bounds the cost of a very common key
+CACHE_SIZE = 20_000  # decoded fingerprints kept per process (JSON decoding was a tenth of a lookup)
+
+# (database, item id) -> (seen_at stamp, story id, fingerprint). A hit is used only when the row read
+# from the database has the same time and story, so a rolled-back and reused item id cannot mislead it.
+_decoded: OrderedDict[tuple[str, int], tuple[str, int, StoryFingerprint]] = OrderedDict()
 
 
 class StoryKey(SQLModel, table=True):
@@ -56,6 +62,19 @@ def _stamp(moment: datetime) -> str:
     """The text SQLAlchemy stores for a UTC datetime in SQLite, so raw and ORM reads agree."""
     utc = moment.astimezone(UTC) if moment.tzinfo else moment
     return utc.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _decode(database: str, item_id: int, story_id: int, seen_at: str, data: str) -> StoryFingerprint:
+    key = (database, item_id)
+    hit = _decoded.get(key)
+    if hit is not None and hit[0] == seen_at and hit[1] == story_id:
+        _decoded.move_to_end(key)
+        return hit[2]
+    fp = StoryFingerprint.from_dict(json.loads(data))
+    _decoded[key] = (seen_at, story_id, fp)
+    if len(_decoded) > CACHE_SIZE:
+        _decoded.popitem(last=False)
+    return fp
 
 
 class SqlStoryIndex:
@@ -90,9 +109,10 @@ class SqlStoryIndex:
             return []
         marks = ", ".join("?" * len(ranked))
         rows = conn.exec_driver_sql(
-            f"SELECT item_id, story_id, data FROM item_fingerprint WHERE item_id IN ({marks})", tuple(ranked)
+            f"SELECT item_id, story_id, seen_at, data FROM item_fingerprint WHERE item_id IN ({marks})", tuple(ranked)
         )
-        found = {int(r[0]): (int(r[1]), StoryFingerprint.from_dict(json.loads(r[2]))) for r in rows}
+        database = str(conn.engine.url)
+        found = {int(r[0]): (int(r[1]), _decode(database, int(r[0]), int(r[1]), str(r[2]), str(r[3]))) for r in rows}
         return [found[i] for i in ranked if i in found]
 
     def _ranking(self, keys: list[str], since: str) -> tuple[str, tuple[object, ...]]:
