@@ -25,10 +25,11 @@ from monitor.decide import QUIET, AlertPolicy
 from monitor.errors import ConfigError, FeedError, MonitorError
 from monitor.fetch import fetch
 from monitor.parse import ParsedFeed, parse_feed
+from monitor.parse_pool import shared_pool
 from monitor.pipeline import Entry, IngestCounts, Pipeline, ingest, ingest_entries
 from monitor.tables import BackfillState, Feed
 from monitor.text import plain_text
-from monitor.types import FeedSpec, ParsedItem
+from monitor.types import Classification, FeedSpec, ParsedItem
 from monitor.urls import canonical_url, clean_url, outlet
 
 log = logging.getLogger(__name__)
@@ -265,13 +266,30 @@ def import_local(
     pairs.sort(key=lambda pair: pair[1].published or now)
     total(len(pairs))
     summary.items_seen += len(pairs)
-    for start in range(0, len(pairs), CHUNK):
-        chunk = pairs[start : start + CHUNK]
-        with store.transaction(pipeline.engine) as session:
-            feeds = {name: _import_feed(session, name, path) for name in dict.fromkeys(name for name, _ in chunk)}
-            entries = [Entry(feeds[name], (), item) for name, item in chunk]
-            summary.add(ingest_entries(pipeline, session, entries, now, policy=policy))
-        progress(f"{path.name}", len(chunk))
+    pool = shared_pool()
+    for start in range(0, len(pairs), CHUNK * 4):
+        block = pairs[start : start + CHUNK * 4]
+        labels = pool.classify_all([(item.title, item.summary) for _, item in block], pipeline.vocabulary_paths)
+        for offset in range(0, len(block), CHUNK):
+            _import_chunk(pipeline, path, block[offset : offset + CHUNK], labels[offset : offset + CHUNK], now,
+                          policy, summary)  # fmt: skip
+            progress(f"{path.name}", len(block[offset : offset + CHUNK]))
+
+
+def _import_chunk(
+    pipeline: Pipeline,
+    path: Path,
+    chunk: list[tuple[str, ParsedItem]],
+    labels: list[Classification],
+    now: datetime,
+    policy: AlertPolicy,
+    summary: BackfillSummary,
+) -> None:
+    """One transaction: a chunk of imported items, already classified."""
+    with store.transaction(pipeline.engine) as session:
+        feeds = {name: _import_feed(session, name, path) for name in dict.fromkeys(name for name, _ in chunk)}
+        entries = [Entry(feeds[name], (), item, c) for (name, item), c in zip(chunk, labels, strict=True)]
+        summary.add(ingest_entries(pipeline, session, entries, now, policy=policy))
 
 
 def _import_feed(session: Session, name: str, path: Path) -> Feed:

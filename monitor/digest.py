@@ -12,7 +12,7 @@ from datetime import datetime
 
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from monitor import store
 from monitor.render import DIGEST_MAX_STORIES
@@ -25,6 +25,21 @@ def next_digest_time(schedule: str, after: datetime) -> datetime | None:
     trigger = CronTrigger.from_crontab(schedule, timezone="UTC")
     fire = trigger.get_next_fire_time(None, after)
     return fire if isinstance(fire, datetime) else None
+
+
+def _enqueue_parts(
+    session: Session, rule: str, destination: str, story_ids: list[int], period: str, now: datetime
+) -> int:
+    """Digest messages listing `story_ids` (each once), split to stay within Slack's limits."""
+    unique = list(dict.fromkeys(story_ids))
+    created = 0
+    for part, start in enumerate(range(0, len(unique), DIGEST_MAX_STORIES)):
+        chunk = unique[start : start + DIGEST_MAX_STORIES]
+        digest = Alert(dedupe_key=f"digest:{rule}:{period}:{part}", story_id=chunk[0], rule=rule,
+                       destination=destination, kind="digest", created_at=now, payload=json.dumps(chunk))  # fmt: skip
+        if store.enqueue_alert(session, digest):
+            created += 1
+    return created
 
 
 def make_digests(engine: Engine, rules: Sequence[AlertRule], now: datetime) -> int:
@@ -48,14 +63,8 @@ def make_digests(engine: Engine, rules: Sequence[AlertRule], now: datetime) -> i
                     select(Alert).where(Alert.rule == rule.name, Alert.status == "held").order_by(col(Alert.id))
                 )
             )
-            story_ids = list(dict.fromkeys(a.story_id for a in held))
-            for part, start in enumerate(range(0, len(story_ids), DIGEST_MAX_STORIES)):
-                chunk = story_ids[start : start + DIGEST_MAX_STORIES]
-                key = f"digest:{rule.name}:{due.isoformat()}:{part}"
-                digest = Alert(dedupe_key=key, story_id=chunk[0], rule=rule.name, destination=rule.destination,
-                               kind="digest", created_at=now, payload=json.dumps(chunk))  # fmt: skip
-                if store.enqueue_alert(session, digest):
-                    created += 1
+            story_ids = [a.story_id for a in held]
+            created += _enqueue_parts(session, rule.name, rule.destination, story_ids, f"digest:{due.isoformat()}", now)
             for alert in held:
                 alert.status = "digested"
             state.last_sent_at = now
@@ -72,15 +81,9 @@ def make_backfill_digests(engine: Engine, rules: Sequence[AlertRule], now: datet
             by_rule.setdefault(alert.rule, []).append(alert)
         destinations = {rule.name: rule.destination for rule in rules}
         for rule_name, alerts in by_rule.items():
-            story_ids = list(dict.fromkeys(a.story_id for a in alerts))
-            for part, start in enumerate(range(0, len(story_ids), DIGEST_MAX_STORIES)):
-                chunk = story_ids[start : start + DIGEST_MAX_STORIES]
-                key = f"backfill-digest:{rule_name}:{now.isoformat()}:{part}"
-                destination = destinations.get(rule_name, alerts[0].destination)
-                digest = Alert(dedupe_key=key, story_id=chunk[0], rule=rule_name, destination=destination,
-                               kind="digest", created_at=now, payload=json.dumps(chunk))  # fmt: skip
-                if store.enqueue_alert(session, digest):
-                    created += 1
+            destination = destinations.get(rule_name, alerts[0].destination)
+            story_ids = [a.story_id for a in alerts]
+            created += _enqueue_parts(session, rule_name, destination, story_ids, f"backfill:{now.isoformat()}", now)
             for alert in alerts:
                 alert.status = "digested"
     return created

@@ -24,10 +24,12 @@ from pathlib import Path
 from monitor.classify import classify
 from monitor.errors import ParseError
 from monitor.parse import ParsedFeed, parse_feed
+from monitor.types import Classification
 from monitor.vocabulary import Vocabulary, load_vocabulary
 
 MIN_BATCH = 8  # below this many bodies, parsing in-process is cheaper than the round trip
 CHUNK = 4  # bodies per message to a worker: fewer round trips, still balanced over 1,000 feeds
+CLASSIFY_CHUNK = 250  # items per message when a worker classifies a backfill
 
 ParseOutcome = ParsedFeed | ParseError
 
@@ -149,6 +151,20 @@ class ParsePool:
         except Exception as exc:
             return ParseError(f"cannot parse {job.final_url}: {type(exc).__name__}: {exc}")
 
+    def classify_all(
+        self, texts: Sequence[tuple[str, str]], vocabulary_paths: tuple[str, ...] = ()
+    ) -> list[Classification]:
+        """Classify (title, summary) pairs on every core, in order (backfills: classification is their CPU)."""
+        if len(texts) < CLASSIFY_CHUNK or self.workers < 2:
+            return _classify_chunk(list(texts), vocabulary_paths)
+        chunks = [list(texts[i : i + CLASSIFY_CHUNK]) for i in range(0, len(texts), CLASSIFY_CHUNK)]
+        try:
+            results = self._pool().map(_classify_chunk, chunks, [vocabulary_paths] * len(chunks))
+            return [c for chunk in results for c in chunk]
+        except BrokenProcessPool:
+            self._discard_broken()
+            return _classify_chunk(list(texts), vocabulary_paths)
+
     def worker_peak_rss_kib(self) -> list[int]:
         """Each worker's peak resident memory (KiB), for the benchmark's memory figure."""
         if self._executor is None:
@@ -166,6 +182,11 @@ class ParsePool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _classify_chunk(texts: list[tuple[str, str]], vocabulary_paths: tuple[str, ...]) -> list[Classification]:
+    vocabulary = _vocabulary(vocabulary_paths)
+    return [classify(title, summary, vocabulary) for title, summary in texts]
 
 
 def _call_peak(_: int) -> int:

@@ -11,7 +11,7 @@ import hashlib
 import random
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
@@ -74,7 +74,6 @@ class IngestCounts:
     flagged: int = 0
     alerts: int = 0
     stories: int = 0
-    story_ids: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,7 +365,6 @@ def place_in_story(
         item_id = store_item(story_id)
         store.update_story(session, story_id, first_item_id=item_id)
         counts.stories += 1
-        counts.story_ids.append(story_id)
         if not link_seen and may_alert(published=parsed.published, now=now, policy=policy):
             _enqueue_new(pipeline, session, story_id, item_id, entry, classification, now, policy, counts)
     else:
