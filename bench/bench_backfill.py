@@ -43,24 +43,46 @@ GENERIC = [
 ]
 
 
+LEDE_OPENERS = ["Under the agreement,", "According to the company,", "In a statement on Monday,",
+                "The companies said", "Financial details aside,", "As part of the deal,", "Sources said"]  # fmt: skip
+LEDE_BODIES = [
+    "{a} will {verb} {b}'s {m} at its {site} site from {year}.",
+    "the {site} facility of {a} is expected to handle {b}'s late-stage {m} programme.",
+    "{a} said the work for {b} covers process development and supply through {year}.",
+    "{b} expects {a} to start technology transfer for its {m} in {year}.",
+    "the deal lifts {a}'s order backlog to about ${n}0 million, it said.",
+]
+VERBS = ["manufacture", "produce", "supply", "fill and finish", "scale up"]
+OTHER_LEDES = [
+    "{a} said revenue grew {n}% as sales of its lead product rose in the United States.",
+    "Shares of {a} moved {n}% after the announcement, with analysts split on the outlook.",
+    "{a} plans to present the data at a medical meeting in {year}, its chief executive said.",
+    "The company, based in {site}, did not give further details on {m} timelines.",
+    "{a} has {n} programmes in development, according to its latest filing.",
+]
+
+
 def make_items(count: int, seed: int = 7) -> list[dict[str, str]]:
+    """Items with varied wording; about one in five is CDMO news, and a fifth of those are re-filed."""
     rng = random.Random(seed)
     start = datetime(2025, 1, 1, tzinfo=UTC)
     items: list[dict[str, str]] = []
     while len(items) < count:
         when = start + timedelta(minutes=rng.randrange(0, 60 * 24 * 600))
         cdmo, client, site = rng.choice(CDMOS), rng.choice(CLIENTS), rng.choice(SITES)
-        modality, n = rng.choice(MODALITIES), rng.randrange(2, 900)
+        modality, n, year = rng.choice(MODALITIES), rng.randrange(2, 900), rng.randrange(2025, 2030)
+        fields = {"a": cdmo, "b": client, "m": modality, "site": site, "year": year, "n": n, "verb": rng.choice(VERBS)}
         kind = rng.random()
         if kind < 0.12:
             title = f"{cdmo} signs ${n} million manufacturing agreement with {client} for {modality}"
-            lede = f"{client} selected {cdmo} as its contract manufacturer for commercial supply of its {modality}."
+            lede = f"{rng.choice(LEDE_OPENERS)} {rng.choice(LEDE_BODIES).format(**fields)}"
         elif kind < 0.22:
             title = f"{cdmo} breaks ground on ${n} million {modality} plant in {site}"
-            lede = f"Construction of the {site} facility is due to complete in {2026 + n % 3}."
+            lede = f"Construction in {site} is due to finish in {year}; {rng.choice(LEDE_BODIES).format(**fields)}"
         else:
-            title = rng.choice(GENERIC).format(c=rng.choice(CLIENTS + CDMOS), n=n, m=modality)
-            lede = "The company said in a statement on its website that the results were in line with guidance."
+            other = rng.choice(CLIENTS + CDMOS)
+            title = rng.choice(GENERIC).format(c=other, n=n, m=modality)
+            lede = rng.choice(OTHER_LEDES).format(**{**fields, "a": other})
         copies = 1 + (rng.random() < 0.2) * rng.randrange(1, 4)  # wire syndication and re-files
         for copy in range(copies):
             outlet = rng.choice(OUTLETS)

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from monitor import store
 from monitor.decide import QUIET, AlertPolicy
@@ -268,12 +268,24 @@ def import_local(
     summary.items_seen += len(pairs)
     pool = shared_pool()
     for start in range(0, len(pairs), CHUNK * 4):
-        block = pairs[start : start + CHUNK * 4]
+        block = _unknown(pipeline, pairs[start : start + CHUNK * 4])  # a rerun classifies nothing again
         labels = pool.classify_all([(item.title, item.summary) for _, item in block], pipeline.vocabulary_paths)
         for offset in range(0, len(block), CHUNK):
             _import_chunk(pipeline, path, block[offset : offset + CHUNK], labels[offset : offset + CHUNK], now,
                           policy, summary)  # fmt: skip
             progress(f"{path.name}", len(block[offset : offset + CHUNK]))
+
+
+def _unknown(pipeline: Pipeline, block: list[tuple[str, ParsedItem]]) -> list[tuple[str, ParsedItem]]:
+    """The items of `block` not stored yet (imported items belong to one pseudo-feed per file)."""
+    with store.transaction(pipeline.engine) as session:
+        ids = {row.name: row.id for row in session.exec(select(Feed).where(col(Feed.name).in_({n for n, _ in block})))}
+        known: set[tuple[str, str]] = set()
+        for name, feed_id in ids.items():
+            if feed_id is not None:
+                guids = [item.guid for n, item in block if n == name]
+                known |= {(name, guid) for guid in store.known_guids(session, feed_id, guids)}
+    return [(name, item) for name, item in block if (name, item.guid) not in known]
 
 
 def _import_chunk(
