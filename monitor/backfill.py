@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -268,23 +267,13 @@ def import_local(
     total(len(pairs))
     summary.items_seen += len(pairs)
     pool = shared_pool()
-    blocks = [pairs[start : start + CHUNK * 4] for start in range(0, len(pairs), CHUNK * 4)]
-
-    def classified(block: list[tuple[str, ParsedItem]]) -> tuple[list[tuple[str, ParsedItem]], list[Classification]]:
-        fresh = _unknown(pipeline, block)  # a rerun classifies nothing again
-        return fresh, pool.classify_all([(i.title, i.summary) for _, i in fresh], pipeline.vocabulary_paths)
-
-    # the workers classify the next block while this process stores the current one
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="classify") as ahead:
-        pending = ahead.submit(classified, blocks[0]) if blocks else None
-        for index in range(len(blocks)):
-            assert pending is not None
-            block, labels = pending.result()
-            pending = ahead.submit(classified, blocks[index + 1]) if index + 1 < len(blocks) else None
-            for offset in range(0, len(block), CHUNK):
-                chunk = block[offset : offset + CHUNK]
-                _import_chunk(pipeline, path, chunk, labels[offset : offset + CHUNK], now, policy, summary)
-            progress(f"{path.name}", len(blocks[index]))
+    for start in range(0, len(pairs), CHUNK * 4):
+        block = _unknown(pipeline, pairs[start : start + CHUNK * 4])  # a rerun classifies nothing again
+        labels = pool.classify_all([(item.title, item.summary) for _, item in block], pipeline.vocabulary_paths)
+        for offset in range(0, len(block), CHUNK):
+            _import_chunk(pipeline, path, block[offset : offset + CHUNK], labels[offset : offset + CHUNK], now,
+                          policy, summary)  # fmt: skip
+            progress(f"{path.name}", len(block[offset : offset + CHUNK]))
 
 
 def _unknown(pipeline: Pipeline, block: list[tuple[str, ParsedItem]]) -> list[tuple[str, ParsedItem]]:
