@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -54,12 +53,6 @@ def atom_page(entries: list[dict[str, str]], prev_archive: str | None) -> str:
 
 def wordpress(entries: list[dict[str, str]]) -> str:
     return rss(entries).replace("<channel>", "<channel><generator>https://wordpress.org/?v=6.6</generator>", 1)
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with FeedServer() as s:
-        yield s
 
 
 @pytest.fixture

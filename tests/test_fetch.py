@@ -15,12 +15,6 @@ from tests.servers import FeedServer, rss
 
 
 @pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with FeedServer() as s:
-        yield s
-
-
-@pytest.fixture
 def client() -> Iterator[httpx.Client]:
     with make_client(timeout=5, connect_timeout=2) as c:
         yield c

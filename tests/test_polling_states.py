@@ -11,7 +11,6 @@ import threading
 import time
 import tracemalloc
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import formatdate
@@ -91,12 +90,6 @@ def make_poller(tmp_path: Path, url: str, *, allow_private: bool = True, timeout
     )
     sync_config(pipeline, [FeedSpec(name="f", url=url, interval=INTERVAL)])
     return Poller(pipeline, clock, db)
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with FeedServer() as s:
-        yield s
 
 
 def feeds_table(db: Path) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -16,12 +15,6 @@ from monitor.parse_pool import ParseJob, ParsePool
 from tests.servers import FeedServer, rss
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with FeedServer() as s:
-        yield s
 
 
 def test_fetch_all_returns_outcomes_in_job_order_with_errors_as_values(server: FeedServer) -> None:

@@ -25,12 +25,6 @@ FEED = rss_doc([item(NOISE, "n")])
 
 
 @pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with FeedServer() as s:
-        yield s
-
-
-@pytest.fixture
 def client() -> Iterator[httpx.Client]:
     with make_client(timeout=1, connect_timeout=1, allow_private=True, deadline_s=3, max_bytes=1024 * 1024) as c:
         yield c
