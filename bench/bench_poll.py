@@ -372,7 +372,7 @@ def run_pipeline(urls: list[str], workdir: Path) -> tuple[list[Phase], list[Samp
     sync_config(pipeline, specs)
     cold_sampler, warm_sampler = Sampler(), Sampler()
     with cold_sampler.running():
-        cold, _ = timed("pipeline cold poll (all 200, baseline)", lambda: poll(pipeline), _statuses)
+        cold, _ = timed("pipeline cold poll (all new, baseline)", lambda: poll(pipeline), _statuses)
     names = [spec.name for spec in specs]
     with warm_sampler.running():
         warm, _ = timed("pipeline warm poll (all 304)", lambda: poll(pipeline, names), _statuses)

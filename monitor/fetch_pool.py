@@ -20,7 +20,7 @@ import httpx
 from monitor.errors import FeedError, FetchError
 from monitor.fetch import FetchResult, HostLimiter, fetch
 
-DEFAULT_WORKERS = 32
+DEFAULT_WORKERS = 64  # threads mostly wait on the network; the per-host limit keeps it polite
 DEFAULT_PER_HOST = 4
 
 FetchOutcome = FetchResult | FeedError

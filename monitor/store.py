@@ -108,6 +108,16 @@ def due_feeds(session: Session, now: datetime, names: Sequence[str] | None = Non
     return list(session.exec(query.order_by(col(Feed.next_poll_at))))
 
 
+def feeds_by_id(session: Session, ids: Sequence[int]) -> dict[int, Feed]:
+    """Feed rows by id, loaded in one query per 500 ids."""
+    found: dict[int, Feed] = {}
+    for start in range(0, len(ids), 500):
+        for row in session.exec(select(Feed).where(col(Feed.id).in_(list(ids[start : start + 500])))):
+            if row.id is not None:
+                found[row.id] = row
+    return found
+
+
 def all_feeds(session: Session) -> list[Feed]:
     return list(session.exec(select(Feed).order_by(col(Feed.name))))
 
