@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.servers import FeedServer, SlackStandIn, rss
+from tests.workspace import Workspace
 
 CONTRACT = {
     # Publishers double-escape: this arrives as the text "<!channel> ... <https://evil.example|login>".
@@ -39,27 +37,6 @@ OLD = {
     "description": "The plant completed construction and started GMP operation.",
     "pubDate": "Sat, 21 Nov 2026 08:00:00 GMT",
 }
-
-
-@dataclass
-class Workspace:
-    root: Path
-    feeds: FeedServer
-    slack: SlackStandIn
-    env: dict[str, str]
-
-    def monitor(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [sys.executable, "-m", "monitor", *args],
-            cwd=self.root,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        if check and result.returncode != 0:
-            raise AssertionError(f"monitor {args} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-        return result
 
 
 @pytest.fixture
