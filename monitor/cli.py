@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
@@ -36,6 +36,13 @@ from monitor.config import format_interval
 from monitor.errors import ConfigError, MonitorError
 from monitor.settings import Settings, load_settings
 from monitor.tables import Alert, Item, Story
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from monitor.app import Configuration
+    from monitor.deliver import DeliveryReport
+    from monitor.rules import AlertRule
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("monitor")
@@ -63,9 +70,13 @@ def config_options(func: F) -> F:
     return func
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.secho(message, fg="red", err=True)
     sys.exit(1)
+
+
+def _invalid(exc: ConfigError) -> NoReturn:
+    _fail(f"configuration invalid ({len(exc.problems)} problem(s)):\n" + "\n".join(f"  {p}" for p in exc.problems))
 
 
 def _parse_since(value: str | None) -> datetime | None:
@@ -116,8 +127,7 @@ def check(ctx: click.Context, feeds: str | None, alerts: str | None, db: str | N
         configuration = load_configuration(settings)
         load_user_vocabulary(settings)
     except ConfigError as exc:
-        _fail(f"configuration invalid ({len(exc.problems)} problem(s)):\n" + "\n".join(f"  {p}" for p in exc.problems))
-        return
+        _invalid(exc)
     enabled = sum(1 for f in configuration.feeds if f.enabled)
     click.echo(
         f"OK: {settings.feeds_path}: {len(configuration.feeds)} feeds ({enabled} enabled); "
@@ -132,7 +142,7 @@ def check(ctx: click.Context, feeds: str | None, alerts: str | None, db: str | N
         click.echo(f"  rule {rule.name}: {', '.join(rule.events)} -> {rule.destination}{missing}")
 
 
-def _load_or_exit(settings: Settings) -> Any:
+def _load_or_exit(settings: Settings) -> Configuration:
     """The validated configuration, after the start-up safety checks; exits 1 when it is invalid."""
     from monitor.safety import check_xml_parser
 
@@ -141,7 +151,7 @@ def _load_or_exit(settings: Settings) -> Any:
     try:
         return load_configuration(settings)
     except ConfigError as exc:
-        _fail(f"configuration invalid ({len(exc.problems)} problem(s)):\n" + "\n".join(f"  {p}" for p in exc.problems))
+        _invalid(exc)
 
 
 @main.command()
@@ -174,7 +184,6 @@ def poll(
         report = deliver_all(pipeline.engine, settings, configuration.rules)
     except MonitorError as exc:
         _fail(f"error: {exc}")
-        return
     console = Console(stderr=True, width=max(140, Console(stderr=True).width))
     table = Table(title=f"Polled {len(results)} feed(s)", show_lines=False)
     for column in ("feed", "status", "new", "flagged", "alerts", "error"):
@@ -308,7 +317,6 @@ def backfill(
         report = deliver_all(pipeline.engine, settings, configuration.rules) if notify != "none" else None
     except MonitorError as exc:
         _fail(f"error: {exc}")
-        return
     click.echo(
         f"backfill: {summary.pages} page(s), {summary.items_seen} items read, {summary.stored} stored, "
         f"{summary.flagged} flagged, {summary.stories} new stories, {summary.alerts} alerts, "
@@ -348,7 +356,6 @@ def reclassify(
             deliver_all(pipeline.engine, settings, configuration.rules)
     except MonitorError as exc:
         _fail(f"error: {exc}")
-        return
     click.echo(describe(summary))
 
 
@@ -653,12 +660,11 @@ def alerts_test(ctx: click.Context, rule_name: str) -> None:
     from monitor.render import StoryView, render_story
     from monitor.types import Entities
 
-    settings = _settings(ctx.parent or ctx, None, None, None) if ctx.parent else _settings(ctx, None, None, None)
+    settings = _settings(ctx, None, None, None)
     configuration = _load_or_exit(settings)
     rule = next((r for r in configuration.rules if r.name == rule_name), None)
     if rule is None:
         _fail(f"no rule named {rule_name!r}; rules: {', '.join(r.name for r in configuration.rules)}")
-        return
     view = StoryView(
         title="Test alert from monitor: Example Biologics signs manufacturing agreement with Example Pharma",
         url="https://example.com/monitor-test",
@@ -673,13 +679,12 @@ def alerts_test(ctx: click.Context, rule_name: str) -> None:
         receipt = build_notifiers(settings)(rule.destination).send(render_story(view), key="")
     except MonitorError as exc:
         _fail(f"test message to {rule.destination} failed: {exc}")
-        return
     click.echo(
         f"sent a test message through rule {rule.name} to {rule.destination} ({receipt.channel} {receipt.ts or ''})"
     )
 
 
-def deliver_all(engine: Any, settings: Settings, rules: list[Any]) -> Any:
+def deliver_all(engine: Engine, settings: Settings, rules: list[AlertRule]) -> DeliveryReport:
     """Create due digests, then drain the outbox."""
     from monitor.deliver import drain_outbox
     from monitor.digest import make_digests

@@ -782,8 +782,3 @@ class MemoryStoryIndex:
                     hits[item_id] = hits.get(item_id, 0) + 1
         ranked = sorted(hits, key=lambda i: (-hits[i], -i))[: self._cap]
         return [self._items[i] for i in ranked]
-
-
-def log_ratio(a: float, b: float) -> float:
-    """|log(a/b)|: distance between two amounts (used by reports)."""
-    return abs(math.log(a / b)) if a > 0 and b > 0 else math.inf

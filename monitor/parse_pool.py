@@ -212,8 +212,3 @@ def shared_pool() -> ParsePool:
             _shared = ParsePool()
             atexit.register(_shared.close)
         return _shared
-
-
-def parse_many(jobs: Sequence[ParseJob], now: datetime) -> list[ParseOutcome]:
-    """Parse `jobs` on every core through the shared pool: one ParsedFeed or ParseError per job, in order."""
-    return shared_pool().parse_all(jobs, now)

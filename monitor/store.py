@@ -192,10 +192,6 @@ def insert_items(session: Session, rows: list[dict[str, Any]]) -> None:
         session.connection().execute(insert(Item.__table__), rows)  # type: ignore[attr-defined]
 
 
-def count_items(session: Session, feed_id: int) -> int:
-    return int(session.exec(select(func.count()).select_from(Item).where(Item.feed_id == feed_id)).one())
-
-
 def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 

@@ -11,8 +11,8 @@ import pytest
 
 from monitor.config import load_feeds
 from monitor.errors import ConfigError
-from monitor.rules import load_rules
-from tests.robustness.conftest import Workspace
+from tests.test_config import rule_problems
+from tests.workspace import Workspace
 
 
 def feed_problems(tmp_path: Path, text: str | bytes) -> list[str]:
@@ -23,15 +23,6 @@ def feed_problems(tmp_path: Path, text: str | bytes) -> list[str]:
         path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError) as info:
         load_feeds(path)
-    return info.value.problems
-
-
-def rule_problems(tmp_path: Path, text: str) -> list[str]:
-    folder = tmp_path / "alerts"
-    folder.mkdir(exist_ok=True)
-    (folder / "rule.yaml").write_text(text, encoding="utf-8")
-    with pytest.raises(ConfigError) as info:
-        load_rules(folder)
     return info.value.problems
 
 
