@@ -24,7 +24,7 @@ from monitor.decide import QUIET, AlertPolicy, alert_key, may_alert, next_poll_a
 from monitor.errors import FeedError, FetchError
 from monitor.fetch import FetchResult
 from monitor.fetch_pool import FetchJob, iter_fetch
-from monitor.grouping import assign_story, fingerprint
+from monitor.grouping import DEFAULT_WINDOW, StoryFingerprint, assign_story, fingerprint
 from monitor.parse_pool import MIN_BATCH, ParseJob, ParseOutcome, parse_job, shared_pool
 from monitor.rules import AlertRule, StoryFacts
 from monitor.story_index import SqlStoryIndex
@@ -276,15 +276,21 @@ def ingest_entries(
     canonical = {e.item.url: canonical_url(e.item.url) for e in batch if e.item.url}
     links = store.items_by_canonical_url(session, set(canonical.values()))
     counts = IngestCounts()
-    index = SqlStoryIndex(session)
-    plain_rows: list[dict[str, object]] = []
+    fresh: list[tuple[Entry, Classification]] = []
     for entry in batch:
+        assert entry.feed.id is not None
+        if (entry.feed.id, entry.item.guid) in known:
+            continue
+        known.add((entry.feed.id, entry.item.guid))
+        classification = entry.classification or classify(entry.item.title, entry.item.summary, pipeline.vocabulary)
+        fresh.append((entry, classification))
+    fps = {i: fingerprint(e.item, c, now) for i, (e, c) in enumerate(fresh) if c.flagged}
+    index = SqlStoryIndex(session)
+    index.prefetch(list(fps.values()), DEFAULT_WINDOW)  # one read for the whole batch's story lookups
+    plain_rows: list[dict[str, object]] = []
+    for position, (entry, classification) in enumerate(fresh):
         parsed, feed_id = entry.item, entry.feed.id
         assert feed_id is not None
-        if (feed_id, parsed.guid) in known:
-            continue
-        known.add((feed_id, parsed.guid))
-        classification = entry.classification or classify(parsed.title, parsed.summary, pipeline.vocabulary)
         link = canonical.get(parsed.url) if parsed.url else None
         row = _item_row(feed_id, parsed, classification, now, link)
         counts.new_items += 1
@@ -301,7 +307,7 @@ def ingest_entries(
             return store.insert_item(session, {**row, "story_id": story_id})
 
         story_id = place_in_story(pipeline, session, index, entry, classification, link in links, same_link, now,
-                                  policy, counts, store_item)  # fmt: skip
+                                  policy, counts, store_item, fps[position])  # fmt: skip
         if link:
             links[link] = story_id
     store.insert_items(session, plain_rows)
@@ -351,14 +357,16 @@ def place_in_story(
     policy: AlertPolicy,
     counts: IngestCounts,
     store_item: Callable[[int], int],
+    fp: StoryFingerprint | None = None,
 ) -> int:
     """Put a flagged item in its story (a known one, or a new one that may alert); returns the story id.
 
     `store_item(story_id)` stores the item and returns its id. An item whose link was stored before
-    (`link_seen`) joins that link's story and never alerts again.
+    (`link_seen`) joins that link's story and never alerts again. `fp` is the item's fingerprint when
+    the caller computed it already.
     """
     parsed = entry.item
-    fp = fingerprint(parsed, classification, now)
+    fp = fp or fingerprint(parsed, classification, now)
     story_id = same_link_story if same_link_story is not None else assign_story(fp, index)[0]
     state = store.story_state(session, story_id) if story_id is not None else None
     if story_id is None or state is None:

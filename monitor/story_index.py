@@ -19,7 +19,8 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Index
 from sqlmodel import Field, Session, SQLModel
@@ -78,53 +79,133 @@ def _decode(database: str, item_id: int, story_id: int, seen_at: str, data: str)
 
 
 class SqlStoryIndex:
-    """`StoryIndex` over the `story_key` and `item_fingerprint` tables, in the caller's session."""
+    """`StoryIndex` over the `story_key` and `item_fingerprint` tables, in the caller's session.
+
+    `prefetch` reads, in one statement, the rows every key of a batch of fingerprints will ask for; the
+    batch's lookups are then answered in memory (kept up to date by `add`), with the same result the
+    per-item ranking query gives (see `candidates`). Everything stays inside the caller's transaction,
+    so a concurrent writer (a backfill beside `monitor run`) cannot make the prefetched rows stale.
+    """
 
     def __init__(self, session: Session, cap: int = MAX_CANDIDATES, per_key: int = PER_KEY) -> None:
         self._session = session
         self._cap = cap
         self._per_key = per_key
+        # key -> the newest `per_key` rows (seen_at stamp, item id), newest first, seen at or after _since
+        self._rows: dict[str, list[tuple[str, int]]] = {}
+        self._since = ""
+        self._added: dict[int, tuple[int, StoryFingerprint]] = {}  # item id -> (story id, fp), this transaction
+
+    def _cursor(self) -> Any:
+        return self._session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
 
     def add(self, story_id: int, item_id: int, fp: StoryFingerprint) -> None:
         """Store `fp` and its keys for item `item_id` of story `story_id` (no commit)."""
         seen = _stamp(fp.at)
-        conn = self._session.connection()
-        conn.exec_driver_sql(
+        keys = index_keys(fp)
+        cur = self._cursor()
+        cur.execute(
             "INSERT INTO item_fingerprint (item_id, story_id, seen_at, data) VALUES (?, ?, ?, ?)",
             (item_id, story_id, seen, json.dumps(fp.to_dict(), separators=(",", ":"))),
         )
-        conn.exec_driver_sql(
+        cur.executemany(
             "INSERT INTO story_key (key, item_id, story_id, seen_at) VALUES (?, ?, ?, ?)",
-            [(k, item_id, story_id, seen) for k in index_keys(fp)],
+            [(k, item_id, story_id, seen) for k in keys],
         )
+        self._added[item_id] = (story_id, fp)
+        if seen < self._since:
+            return
+        for key in keys:
+            rows = self._rows.get(key)
+            if rows is not None:  # only keys whose stored rows were all read; others go to the database
+                rows.append((seen, item_id))
+                rows.sort(reverse=True)
+                del rows[self._per_key :]
+
+    def prefetch(self, fps: Sequence[StoryFingerprint], window: timedelta) -> None:
+        """Read the rows the lookups of `fps` will need (newest `per_key` per key since the earliest window)."""
+        keys = list(dict.fromkeys(k for fp in fps for k in index_keys(fp)))
+        if not keys:
+            return
+        since = _stamp(min(fp.at for fp in fps) - window)
+        rows: dict[str, list[tuple[str, int]]] = {key: [] for key in keys}
+        cur = self._cursor()
+        for start in range(0, len(keys), 500):
+            part = keys[start : start + 500]
+            marks = ", ".join("?" * len(part))
+            found = cur.execute(
+                "SELECT key, seen_at, item_id FROM (SELECT key, seen_at, item_id, row_number() OVER "
+                "(PARTITION BY key ORDER BY seen_at DESC, item_id DESC) AS n FROM story_key "
+                f"WHERE key IN ({marks}) AND seen_at >= ?) WHERE n <= ?",
+                (*part, since, self._per_key),
+            )
+            for key, seen, item_id in found:
+                rows[key].append((str(seen), int(item_id)))
+        for found_rows in rows.values():
+            found_rows.sort(reverse=True)
+        self._rows, self._since = rows, since
 
     def candidates(self, keys: Sequence[str], since: datetime) -> list[tuple[int, StoryFingerprint]]:
         """Stored items sharing a key with `keys`, seen at or after `since`, most shared keys first."""
         unique = list(dict.fromkeys(keys))
         if not unique:
             return []
-        conn = self._session.connection()
-        ranked = [int(r[0]) for r in conn.exec_driver_sql(*self._ranking(unique, _stamp(since)))]
+        stamp = _stamp(since)
+        if self._rows and stamp >= self._since and all(key in self._rows for key in unique):
+            ranked = self._ranked_in_memory(unique, stamp)
+        else:
+            conn = self._session.connection()
+            ranked = [int(r[0]) for r in conn.exec_driver_sql(*self._ranking(unique, stamp))]
+        return self._fingerprints(ranked)
+
+    def _ranked_in_memory(self, keys: list[str], since: str) -> list[int]:
+        """What `_ranking` returns, from prefetched rows: newest rows per key since `since`, by shared keys.
+
+        The newest `per_key` rows seen after `since` are always among the newest `per_key` rows seen after
+        the (earlier) prefetch bound, so filtering the prefetched rows loses nothing.
+        """
+        shared: dict[int, list[Any]] = {}
+        for key in keys:
+            for seen, item_id in self._rows[key][: self._per_key]:
+                if seen < since:
+                    break
+                found = shared.get(item_id)
+                if found is None:
+                    shared[item_id] = [1, seen]
+                else:
+                    found[0] += 1
+                    found[1] = max(found[1], seen)
+        order = sorted(shared.items(), key=lambda kv: (kv[1][0], kv[1][1], kv[0]), reverse=True)
+        return [item_id for item_id, _ in order[: self._cap]]
+
+    def _fingerprints(self, ranked: list[int]) -> list[tuple[int, StoryFingerprint]]:
+        """The fingerprints of `ranked`, in order: this transaction's own from memory, others read (and cached)."""
         if not ranked:
             return []
-        marks = ", ".join("?" * len(ranked))
-        rows = conn.exec_driver_sql(
-            f"SELECT item_id, story_id, seen_at, data FROM item_fingerprint WHERE item_id IN ({marks})", tuple(ranked)
-        )
-        database = str(conn.engine.url)
-        found = {int(r[0]): (int(r[1]), _decode(database, int(r[0]), int(r[1]), str(r[2]), str(r[3]))) for r in rows}
+        found: dict[int, tuple[int, StoryFingerprint]] = {i: self._added[i] for i in ranked if i in self._added}
+        missing = [i for i in ranked if i not in found]
+        if missing:
+            conn = self._session.connection()
+            marks = ", ".join("?" * len(missing))
+            rows = conn.exec_driver_sql(
+                f"SELECT item_id, story_id, seen_at, data FROM item_fingerprint WHERE item_id IN ({marks})",
+                tuple(missing),
+            )
+            database = str(conn.engine.url)
+            for r in rows:
+                found[int(r[0])] = (int(r[1]), _decode(database, int(r[0]), int(r[1]), str(r[2]), str(r[3])))
         return [found[i] for i in ranked if i in found]
 
     def _ranking(self, keys: list[str], since: str) -> tuple[str, tuple[object, ...]]:
         """One statement: the newest `per_key` rows of each key in the window, ranked by shared keys."""
         one = (
             "SELECT * FROM (SELECT item_id, seen_at FROM story_key WHERE key = ? AND seen_at >= ? "
-            "ORDER BY seen_at DESC LIMIT ?)"
+            "ORDER BY seen_at DESC, item_id DESC LIMIT ?)"
         )
         union = " UNION ALL ".join([one] * len(keys))
         sql = (
             f"SELECT item_id, count(*) AS n, max(seen_at) AS last FROM ({union}) "
-            "GROUP BY item_id ORDER BY n DESC, last DESC LIMIT ?"
+            "GROUP BY item_id ORDER BY n DESC, last DESC, item_id DESC LIMIT ?"
         )
         params: list[object] = []
         for key in keys:
