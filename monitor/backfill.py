@@ -25,11 +25,11 @@ from monitor.decide import QUIET, AlertPolicy
 from monitor.errors import ConfigError, FeedError, MonitorError
 from monitor.fetch import fetch
 from monitor.parse import ParsedFeed, parse_feed
-from monitor.parse_pool import shared_pool
+from monitor.parse_pool import Analysis, shared_pool
 from monitor.pipeline import Entry, IngestCounts, Pipeline, ingest, ingest_entries
 from monitor.tables import BackfillState, Feed
 from monitor.text import plain_text
-from monitor.types import Classification, FeedSpec, ParsedItem
+from monitor.types import FeedSpec, ParsedItem
 from monitor.urls import canonical_url, clean_url, outlet
 
 log = logging.getLogger(__name__)
@@ -269,9 +269,9 @@ def import_local(
     pool = shared_pool()
     for start in range(0, len(pairs), CHUNK * 4):
         block = _unknown(pipeline, pairs[start : start + CHUNK * 4])  # a rerun classifies nothing again
-        labels = pool.classify_all([(item.title, item.summary) for _, item in block], pipeline.vocabulary_paths)
+        analyses = pool.analyse_all([item for _, item in block], now, pipeline.vocabulary_paths)
         for offset in range(0, len(block), CHUNK):
-            _import_chunk(pipeline, path, block[offset : offset + CHUNK], labels[offset : offset + CHUNK], now,
+            _import_chunk(pipeline, path, block[offset : offset + CHUNK], analyses[offset : offset + CHUNK], now,
                           policy, summary)  # fmt: skip
             progress(f"{path.name}", len(block[offset : offset + CHUNK]))
 
@@ -292,7 +292,7 @@ def _import_chunk(
     pipeline: Pipeline,
     path: Path,
     chunk: list[tuple[str, ParsedItem]],
-    labels: list[Classification],
+    analyses: list[Analysis],
     now: datetime,
     policy: AlertPolicy,
     summary: BackfillSummary,
@@ -300,7 +300,7 @@ def _import_chunk(
     """One transaction: a chunk of imported items, already classified."""
     with store.transaction(pipeline.engine) as session:
         feeds = {name: _import_feed(session, name, path) for name in dict.fromkeys(name for name, _ in chunk)}
-        entries = [Entry(feeds[name], (), item, c) for (name, item), c in zip(chunk, labels, strict=True)]
+        entries = [Entry(feeds[name], (), item, c, fp) for (name, item), (c, fp) in zip(chunk, analyses, strict=True)]
         summary.add(ingest_entries(pipeline, session, entries, now, policy=policy))
 
 

@@ -27,6 +27,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from itertools import pairwise
 from typing import Any, Protocol
 
@@ -432,6 +433,11 @@ class StoryFingerprint:
     parties: tuple[str, ...] = field(default=())
     title_kinds: tuple[str, ...] = field(default=())
 
+    @cached_property
+    def keys(self) -> tuple[str, ...]:
+        """`index_keys(self)`, computed once: the batch read, the lookup and the write all need them."""
+        return index_keys(self)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "u": self.url,
@@ -742,7 +748,7 @@ def assign_story(
 ) -> tuple[int | None, str | None]:
     """The story `fp` joins and why, or (None, None) for a new story. Only indexed candidates."""
     best: tuple[int, str] | None = None
-    for story_id, old in index.candidates(index_keys(fp), fp.at - window):
+    for story_id, old in index.candidates(fp.keys, fp.at - window):
         if abs(fp.at - old.at) > window:
             continue
         reason = same_story(fp, old, thresholds)
@@ -771,7 +777,7 @@ class MemoryStoryIndex:
 
     def add(self, story_id: int, item_id: int, fp: StoryFingerprint) -> None:
         self._items[item_id] = (story_id, fp)
-        for key in index_keys(fp):
+        for key in fp.keys:
             self._by_key.setdefault(key, []).append(item_id)
 
     def candidates(self, keys: Sequence[str], since: datetime) -> list[tuple[int, StoryFingerprint]]:

@@ -23,15 +23,17 @@ from pathlib import Path
 
 from monitor.classify import classify
 from monitor.errors import ParseError
+from monitor.grouping import StoryFingerprint, fingerprint
 from monitor.parse import ParsedFeed, parse_feed
-from monitor.types import Classification
+from monitor.types import Classification, ParsedItem
 from monitor.vocabulary import Vocabulary, load_vocabulary
 
 MIN_BATCH = 8  # below this many bodies, parsing in-process is cheaper than the round trip
 CHUNK = 4  # bodies per message to a worker: fewer round trips, still balanced over 1,000 feeds
-CLASSIFY_CHUNK = 250  # items per message when a worker classifies a backfill
+CLASSIFY_CHUNK = 250  # items per message when a worker analyses a backfill
 
 ParseOutcome = ParsedFeed | ParseError
+Analysis = tuple[Classification, StoryFingerprint | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,19 +153,23 @@ class ParsePool:
         except Exception as exc:
             return ParseError(f"cannot parse {job.final_url}: {type(exc).__name__}: {exc}")
 
-    def classify_all(
-        self, texts: Sequence[tuple[str, str]], vocabulary_paths: tuple[str, ...] = ()
-    ) -> list[Classification]:
-        """Classify (title, summary) pairs on every core, in order (backfills: classification is their CPU)."""
-        if len(texts) < CLASSIFY_CHUNK or self.workers < 2:
-            return _classify_chunk(list(texts), vocabulary_paths)
-        chunks = [list(texts[i : i + CLASSIFY_CHUNK]) for i in range(0, len(texts), CLASSIFY_CHUNK)]
+    def analyse_all(
+        self, items: Sequence[ParsedItem], now: datetime, vocabulary_paths: tuple[str, ...] = ()
+    ) -> list[Analysis]:
+        """Classify items, and fingerprint the flagged ones, on every core, in order.
+
+        Backfills spend their CPU here: both are pure functions of the item (and `now`, which stands in
+        for a missing date), so only story assignment and the writes are left to the storing process.
+        """
+        if len(items) < CLASSIFY_CHUNK or self.workers < 2:
+            return _analyse_chunk(list(items), now, vocabulary_paths)
+        chunks = [list(items[i : i + CLASSIFY_CHUNK]) for i in range(0, len(items), CLASSIFY_CHUNK)]
         try:
-            results = self._pool().map(_classify_chunk, chunks, [vocabulary_paths] * len(chunks))
+            results = self._pool().map(_analyse_chunk, chunks, [now] * len(chunks), [vocabulary_paths] * len(chunks))
             return [c for chunk in results for c in chunk]
         except BrokenProcessPool:
             self._discard_broken()
-            return _classify_chunk(list(texts), vocabulary_paths)
+            return _analyse_chunk(list(items), now, vocabulary_paths)
 
     def worker_peak_rss_kib(self) -> list[int]:
         """Each worker's peak resident memory (KiB), for the benchmark's memory figure."""
@@ -184,9 +190,15 @@ class ParsePool:
         self.close()
 
 
-def _classify_chunk(texts: list[tuple[str, str]], vocabulary_paths: tuple[str, ...]) -> list[Classification]:
+def analyse(item: ParsedItem, now: datetime, vocabulary: Vocabulary) -> Analysis:
+    """An item's classification, and its story fingerprint when it is flagged."""
+    result = classify(item.title, item.summary, vocabulary)
+    return result, fingerprint(item, result, now) if result.flagged else None
+
+
+def _analyse_chunk(items: list[ParsedItem], now: datetime, vocabulary_paths: tuple[str, ...]) -> list[Analysis]:
     vocabulary = _vocabulary(vocabulary_paths)
-    return [classify(title, summary, vocabulary) for title, summary in texts]
+    return [analyse(item, now, vocabulary) for item in items]
 
 
 def _call_peak(_: int) -> int:

@@ -246,6 +246,7 @@ class Entry:
     tags: tuple[str, ...]
     item: ParsedItem
     classification: Classification | None = None  # when a parse worker already classified it
+    fingerprint: StoryFingerprint | None = None  # when a worker also fingerprinted it (flagged items)
 
 
 def ingest(
@@ -284,7 +285,7 @@ def ingest_entries(
         known.add((entry.feed.id, entry.item.guid))
         classification = entry.classification or classify(entry.item.title, entry.item.summary, pipeline.vocabulary)
         fresh.append((entry, classification))
-    fps = {i: fingerprint(e.item, c, now) for i, (e, c) in enumerate(fresh) if c.flagged}
+    fps = {i: e.fingerprint or fingerprint(e.item, c, now) for i, (e, c) in enumerate(fresh) if c.flagged}
     index = SqlStoryIndex(session)
     index.prefetch(list(fps.values()), DEFAULT_WINDOW)  # one read for the whole batch's story lookups
     plain_rows: list[dict[str, object]] = []

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Index
 from sqlmodel import Field, Session, SQLModel
 
-from monitor.grouping import MAX_CANDIDATES, StoryFingerprint, index_keys
+from monitor.grouping import MAX_CANDIDATES, StoryFingerprint
 
 PER_KEY = 16  # most recent rows read per key: bounds the cost of a very common key
 CACHE_SIZE = 20_000  # decoded fingerprints kept per process (JSON decoding was a tenth of a lookup)
@@ -102,7 +102,7 @@ class SqlStoryIndex:
     def add(self, story_id: int, item_id: int, fp: StoryFingerprint) -> None:
         """Store `fp` and its keys for item `item_id` of story `story_id` (no commit)."""
         seen = _stamp(fp.at)
-        keys = index_keys(fp)
+        keys = fp.keys
         cur = self._cursor()
         cur.execute(
             "INSERT INTO item_fingerprint (item_id, story_id, seen_at, data) VALUES (?, ?, ?, ?)",
@@ -124,7 +124,7 @@ class SqlStoryIndex:
 
     def prefetch(self, fps: Sequence[StoryFingerprint], window: timedelta) -> None:
         """Read the rows the lookups of `fps` will need (newest `per_key` per key since the earliest window)."""
-        keys = list(dict.fromkeys(k for fp in fps for k in index_keys(fp)))
+        keys = list(dict.fromkeys(k for fp in fps for k in fp.keys))
         if not keys:
             return
         since = _stamp(min(fp.at for fp in fps) - window)

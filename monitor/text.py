@@ -7,11 +7,28 @@ import re
 from html.parser import HTMLParser
 
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#x[0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
-_SPACE = re.compile(r"\s+")
 # C0/C1 control characters (except whitespace), zero-width and bidi controls (incl. isolates), BOM: never in a title
 _CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 _BLOCK_TAGS = frozenset({"p", "br", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "figure", "figcaption"})
 _SKIP_TAGS = frozenset({"script", "style", "figure", "noscript", "template"})
+# Elements whose content HTMLParser reads as raw text in some Python version (script/style everywhere, the
+# RCDATA ones in newer security releases): the simple scanner below leaves them to HTMLParser.
+_RAW_TEXT_TAGS = frozenset(
+    {"script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "noscript", "plaintext"}
+)
+# One `<...>` token the simple scanner understands, a subset of what HTMLParser reads the same way in every
+# version: a start tag with quoted (or bare, not followed by `/`) attribute values, an end tag with a plain
+# name, or a `<` that cannot open markup (HTMLParser passes it on as text).
+_SIMPLE_TAG = re.compile(
+    r"""<(?:
+        ([a-zA-Z][a-zA-Z0-9]*)
+        (?:\s+[^\s"'<>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`/]+(?=[\s>])))?)*
+        \s*(/?)>
+      | /([a-zA-Z][a-zA-Z0-9]*)\s*>
+      | (?![a-zA-Z/!?])
+    )""",
+    re.VERBOSE,
+)
 
 
 class _TextCollector(HTMLParser):
@@ -37,6 +54,66 @@ class _TextCollector(HTMLParser):
             self.parts.append(data)
 
 
+def _simple_markup_text(text: str) -> str | None:
+    """The text `_TextCollector` would collect, for markup made only of simple tags; None otherwise.
+
+    HTMLParser costs ~10x more than this scan on a typical 700-character feed summary, and summaries are
+    almost always this simple (`<p>`, `<a href="...">`, `<strong>`). Anything else (comments, CDATA,
+    declarations, script/style, unusual attribute syntax) returns None and goes to HTMLParser, so the
+    output is the same as HTMLParser's for every input: text between tags is unescaped segment by segment
+    exactly as HTMLParser's `convert_charrefs` does.
+    """
+    parts: list[str] = []
+    skip_depth = 0
+    pos = 0
+    unescape = html.unescape
+    while True:
+        lt = text.find("<", pos)
+        if lt < 0:
+            if pos < len(text) and not skip_depth:
+                parts.append(unescape(text[pos:]))
+            return "".join(parts)
+        if lt > pos and not skip_depth:
+            parts.append(unescape(text[pos:lt]))
+        match = _SIMPLE_TAG.match(text, lt)
+        if match is None:
+            return None
+        start, closed, end = match.group(1, 2, 3)
+        if start is not None:
+            tag = start.lower()
+            if tag in _RAW_TEXT_TAGS:
+                return None
+            if tag in _SKIP_TAGS:
+                skip_depth += 1
+            elif tag in _BLOCK_TAGS:
+                parts.append(" ")
+            if closed:  # `<br/>`: HTMLParser reports a start and an end tag
+                if tag in _SKIP_TAGS and skip_depth:
+                    skip_depth -= 1
+                elif tag in _BLOCK_TAGS:
+                    parts.append(" ")
+        elif end is not None:
+            tag = end.lower()
+            if tag in _SKIP_TAGS and skip_depth:
+                skip_depth -= 1
+            elif tag in _BLOCK_TAGS:
+                parts.append(" ")
+        elif not skip_depth:  # a lone `<`: text
+            parts.append("<")
+        pos = match.end() if match.end() > lt else lt + 1
+
+
+def _markup_text(text: str) -> str:
+    """Tags dropped and text unescaped, by HTMLParser (the reference behaviour)."""
+    collector = _TextCollector()
+    try:
+        collector.feed(text)
+        collector.close()
+        return "".join(collector.parts)
+    except (AssertionError, ValueError):  # pathological markup: fall back to a regex strip
+        return html.unescape(re.sub(r"<[^>]*>", " ", text))
+
+
 def plain_text(value: str | None, limit: int = 4000) -> str:
     """Feed text as one line of plain text.
 
@@ -48,17 +125,13 @@ def plain_text(value: str | None, limit: int = 4000) -> str:
         return ""
     text = value
     if "<" in text:
-        collector = _TextCollector()
-        try:
-            collector.feed(text)
-            collector.close()
-            text = "".join(collector.parts)
-        except (AssertionError, ValueError):  # pathological markup: fall back to a regex strip
-            text = html.unescape(re.sub(r"<[^>]*>", " ", text))
+        simple = _simple_markup_text(text)
+        text = simple if simple is not None else _markup_text(text)
     else:
         text = html.unescape(text)
     if _ENTITY.search(text):
         text = html.unescape(text)
     text = _CONTROL.sub("", text)
-    text = _SPACE.sub(" ", text).strip()
-    return text[:limit]
+    # str.split() splits on exactly the characters `\s` matches (checked for every code point in the tests),
+    # and is ~10x faster than `re.sub(r"\s+", " ", text).strip()` on a summary
+    return " ".join(text.split())[:limit]
