@@ -267,9 +267,18 @@ def import_local(
     total(len(pairs))
     summary.items_seen += len(pairs)
     pool = shared_pool()
-    for start in range(0, len(pairs), CHUNK * 4):
+
+    def analyse(start: int) -> tuple[list[tuple[str, ParsedItem]], Callable[[], list[Analysis]]]:
         block = _unknown(pipeline, pairs[start : start + CHUNK * 4])  # a rerun classifies nothing again
-        analyses = pool.analyse_all([item for _, item in block], now, pipeline.vocabulary_paths)
+        return block, pool.analyse_later([item for _, item in block], now, pipeline.vocabulary_paths)
+
+    upcoming = analyse(0) if pairs else None
+    for start in range(0, len(pairs), CHUNK * 4):
+        assert upcoming is not None
+        block, results = upcoming
+        analyses = results()
+        # the workers analyse the next block while this one is stored
+        upcoming = analyse(start + CHUNK * 4) if start + CHUNK * 4 < len(pairs) else None
         for offset in range(0, len(block), CHUNK):
             _import_chunk(pipeline, path, block[offset : offset + CHUNK], analyses[offset : offset + CHUNK], now,
                           policy, summary)  # fmt: skip

@@ -14,7 +14,7 @@ import atexit
 import multiprocessing
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
@@ -156,20 +156,35 @@ class ParsePool:
     def analyse_all(
         self, items: Sequence[ParsedItem], now: datetime, vocabulary_paths: tuple[str, ...] = ()
     ) -> list[Analysis]:
-        """Classify items, and fingerprint the flagged ones, on every core, in order.
+        """Classify items, and fingerprint the flagged ones, on every core, in order."""
+        return self.analyse_later(items, now, vocabulary_paths)()
 
-        Backfills spend their CPU here: both are pure functions of the item (and `now`, which stands in
-        for a missing date), so only story assignment and the writes are left to the storing process.
+    def analyse_later(
+        self, items: Sequence[ParsedItem], now: datetime, vocabulary_paths: tuple[str, ...] = ()
+    ) -> Callable[[], list[Analysis]]:
+        """Start analysing `items` in the workers now; the returned function waits for the results.
+
+        Backfills spend their CPU here: classification and fingerprints are pure functions of the item
+        (and `now`, which stands in for a missing date), so the storing process only assigns stories and
+        writes, and can store one block while the workers analyse the next.
         """
         if len(items) < CLASSIFY_CHUNK or self.workers < 2:
-            return _analyse_chunk(list(items), now, vocabulary_paths)
+            return lambda: _analyse_chunk(list(items), now, vocabulary_paths)
         chunks = [list(items[i : i + CLASSIFY_CHUNK]) for i in range(0, len(items), CLASSIFY_CHUNK)]
-        try:
+        try:  # Executor.map submits every chunk at once; only collecting the results waits
             results = self._pool().map(_analyse_chunk, chunks, [now] * len(chunks), [vocabulary_paths] * len(chunks))
-            return [c for chunk in results for c in chunk]
-        except BrokenProcessPool:
+        except (BrokenProcessPool, RuntimeError):
             self._discard_broken()
-            return _analyse_chunk(list(items), now, vocabulary_paths)
+            return lambda: _analyse_chunk(list(items), now, vocabulary_paths)
+
+        def collect() -> list[Analysis]:
+            try:
+                return [c for chunk in results for c in chunk]
+            except BrokenProcessPool:
+                self._discard_broken()
+                return _analyse_chunk(list(items), now, vocabulary_paths)
+
+        return collect
 
     def worker_peak_rss_kib(self) -> list[int]:
         """Each worker's peak resident memory (KiB), for the benchmark's memory figure."""

@@ -176,8 +176,11 @@ def cursor(session: Session) -> Any:
     return session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
 
 
+_ITEM_TIMES = frozenset({"published_at", "first_seen_at"})
+
+
 def _item_params(row: dict[str, Any]) -> tuple[Any, ...]:
-    return tuple(sql_value(row.get(name)) for name in _ITEM_COLUMNS)
+    return tuple(sql_value(row.get(name)) if name in _ITEM_TIMES else row.get(name) for name in _ITEM_COLUMNS)
 
 
 def insert_item(session: Session, row: dict[str, Any]) -> int:

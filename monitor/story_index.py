@@ -65,6 +65,14 @@ def _stamp(moment: datetime) -> str:
     return utc.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
+def _cached(database: str, item_id: int, seen_at: str, story_id: int) -> tuple[int, StoryFingerprint] | None:
+    """The decoded fingerprint of a stored row whose time and story were just read, if still cached."""
+    hit = _decoded.get((database, item_id))
+    if hit is not None and hit[0] == seen_at and hit[1] == story_id:
+        return story_id, hit[2]
+    return None
+
+
 def _decode(database: str, item_id: int, story_id: int, seen_at: str, data: str) -> StoryFingerprint:
     key = (database, item_id)
     hit = _decoded.get(key)
@@ -89,12 +97,14 @@ class SqlStoryIndex:
 
     def __init__(self, session: Session, cap: int = MAX_CANDIDATES, per_key: int = PER_KEY) -> None:
         self._session = session
+        self._database = str(session.connection().engine.url)
         self._cap = cap
         self._per_key = per_key
         # key -> the newest `per_key` rows (seen_at stamp, item id), newest first, seen at or after _since
         self._rows: dict[str, list[tuple[str, int]]] = {}
         self._since = ""
         self._added: dict[int, tuple[int, StoryFingerprint]] = {}  # item id -> (story id, fp), this transaction
+        self._stored: dict[int, tuple[str, int]] = {}  # item id -> (seen_at, story id) as prefetched
 
     def _cursor(self) -> Any:
         return self._session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
@@ -129,20 +139,20 @@ class SqlStoryIndex:
             return
         since = _stamp(min(fp.at for fp in fps) - window)
         rows: dict[str, list[tuple[str, int]]] = {key: [] for key in keys}
+        stored = self._stored
         cur = self._cursor()
         for start in range(0, len(keys), 500):
             part = keys[start : start + 500]
             marks = ", ".join("?" * len(part))
             found = cur.execute(
-                "SELECT key, seen_at, item_id FROM (SELECT key, seen_at, item_id, row_number() OVER "
-                "(PARTITION BY key ORDER BY seen_at DESC, item_id DESC) AS n FROM story_key "
-                f"WHERE key IN ({marks}) AND seen_at >= ?) WHERE n <= ?",
+                "SELECT key, seen_at, item_id, story_id FROM (SELECT key, seen_at, item_id, story_id, row_number() "
+                "OVER (PARTITION BY key ORDER BY seen_at DESC, item_id DESC) AS n FROM story_key "
+                f"WHERE key IN ({marks}) AND seen_at >= ?) WHERE n <= ? ORDER BY key, seen_at DESC, item_id DESC",
                 (*part, since, self._per_key),
             )
-            for key, seen, item_id in found:
-                rows[key].append((str(seen), int(item_id)))
-        for found_rows in rows.values():
-            found_rows.sort(reverse=True)
+            for key, seen, item_id, story_id in found:
+                rows[key].append((seen, item_id))
+                stored[item_id] = (seen, story_id)
         self._rows, self._since = rows, since
 
     def candidates(self, keys: Sequence[str], since: datetime) -> list[tuple[int, StoryFingerprint]]:
@@ -182,18 +192,25 @@ class SqlStoryIndex:
         """The fingerprints of `ranked`, in order: this transaction's own from memory, others read (and cached)."""
         if not ranked:
             return []
-        found: dict[int, tuple[int, StoryFingerprint]] = {i: self._added[i] for i in ranked if i in self._added}
-        missing = [i for i in ranked if i not in found]
+        found: dict[int, tuple[int, StoryFingerprint]] = {}
+        missing = []
+        for item_id in ranked:
+            own = self._added.get(item_id)
+            cached = _cached(self._database, item_id, *self._stored[item_id]) if item_id in self._stored else None
+            if own is not None:
+                found[item_id] = own
+            elif cached is not None:
+                found[item_id] = cached
+            else:
+                missing.append(item_id)
         if missing:
-            conn = self._session.connection()
             marks = ", ".join("?" * len(missing))
-            rows = conn.exec_driver_sql(
+            rows = self._cursor().execute(
                 f"SELECT item_id, story_id, seen_at, data FROM item_fingerprint WHERE item_id IN ({marks})",
                 tuple(missing),
             )
-            database = str(conn.engine.url)
-            for r in rows:
-                found[int(r[0])] = (int(r[1]), _decode(database, int(r[0]), int(r[1]), str(r[2]), str(r[3])))
+            for item_id, story_id, seen, data in rows:
+                found[item_id] = (story_id, _decode(self._database, item_id, story_id, seen, data))
         return [found[i] for i in ranked if i in found]
 
     def _ranking(self, keys: list[str], since: str) -> tuple[str, tuple[object, ...]]:
