@@ -51,3 +51,50 @@ def test_assign_story_through_sql(tmp_path: Path) -> None:
         assert assign_story(lead, index) == (7, "same title")
     with Session(engine) as session:  # nothing was committed: the caller owns the transaction
         assert SqlStoryIndex(session).candidates(index_keys(lead), since=T0) == []
+
+
+def test_a_prefetched_batch_answers_like_the_per_item_query(tmp_path: Path) -> None:
+    """The batch read (`prefetch`) and the per-item ranking query give the same candidates, in order.
+
+    A crowded archive (many items sharing company, title and amount keys, more than PER_KEY per key,
+    spread over two months) is stored first; then a batch is grouped item by item twice, once through
+    a prefetched index and once through the plain query, adding each item as the pipeline does.
+    """
+    import random
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'stories.db'}")
+    SQLModel.metadata.create_all(engine)
+    rng = random.Random(5)
+    makers, clients = ["Korvan Biologics", "Halden CDMO", "Ostrava Bio"], ["Pellis", "Quorra", "Tamsin", "Ulric"]
+
+    def story(n: int, days: float) -> StoryFingerprint:
+        maker, client = rng.choice(makers), rng.choice(clients)
+        title = f"{maker} signs ${rng.choice([40, 75, 120])} million manufacturing deal with {client} Pharma"
+        if rng.random() < 0.3:
+            title = f"(LEAD) {title}"
+        return fp(title, f"https://news{n % 7}.example/a/{n}", days)
+
+    archive = [story(n, rng.uniform(0, 60)) for n in range(300)]
+    batch = sorted((story(1000 + n, rng.uniform(35, 62)) for n in range(40)), key=lambda f: f.at)
+    with Session(engine) as session:
+        index = SqlStoryIndex(session)
+        for n, old in enumerate(archive):
+            index.add(n % 50, n + 1, old)
+        session.commit()
+
+    def group(prefetch: bool) -> list[list[int]]:
+        with Session(engine) as session:
+            index = SqlStoryIndex(session)
+            if prefetch:
+                index.prefetch(batch, timedelta(days=30))
+            answers = []
+            for n, new in enumerate(batch):
+                found = index.candidates(index_keys(new), since=new.at - timedelta(days=30))
+                answers.append([item_story for item_story, _ in found])
+                index.add(100 + n, 5000 + n, new)
+            session.rollback()
+            return answers
+
+    plain, prefetched = group(prefetch=False), group(prefetch=True)
+    assert prefetched == plain
+    assert sum(len(a) for a in plain) > len(batch)  # the archive is crowded enough to rank and cut
