@@ -309,7 +309,10 @@ def _import_chunk(
     """One transaction: a chunk of imported items, already classified."""
     with store.transaction(pipeline.engine) as session:
         feeds = {name: _import_feed(session, name, path) for name in dict.fromkeys(name for name, _ in chunk)}
-        entries = [Entry(feeds[name], (), item, c, fp) for (name, item), (c, fp) in zip(chunk, analyses, strict=True)]
+        entries = [
+            Entry(feeds[name], (), item, c, fp, link)
+            for (name, item), (c, fp, link) in zip(chunk, analyses, strict=True)
+        ]
         summary.add(ingest_entries(pipeline, session, entries, now, policy=policy))
 
 

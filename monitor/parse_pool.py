@@ -26,6 +26,7 @@ from monitor.errors import ParseError
 from monitor.grouping import StoryFingerprint, fingerprint
 from monitor.parse import ParsedFeed, parse_feed
 from monitor.types import Classification, ParsedItem
+from monitor.urls import canonical_url
 from monitor.vocabulary import Vocabulary, load_vocabulary
 
 MIN_BATCH = 8  # below this many bodies, parsing in-process is cheaper than the round trip
@@ -33,7 +34,8 @@ CHUNK = 4  # bodies per message to a worker: fewer round trips, still balanced o
 CLASSIFY_CHUNK = 250  # items per message when a worker analyses a backfill
 
 ParseOutcome = ParsedFeed | ParseError
-Analysis = tuple[Classification, StoryFingerprint | None]
+# an item's classification, its story fingerprint when flagged, and its canonical link (when it has one)
+Analysis = tuple[Classification, StoryFingerprint | None, str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,9 +208,10 @@ class ParsePool:
 
 
 def analyse(item: ParsedItem, now: datetime, vocabulary: Vocabulary) -> Analysis:
-    """An item's classification, and its story fingerprint when it is flagged."""
+    """An item's classification, its story fingerprint when it is flagged, and its canonical link."""
     result = classify(item.title, item.summary, vocabulary)
-    return result, fingerprint(item, result, now) if result.flagged else None
+    link = canonical_url(item.url) if item.url else None
+    return result, fingerprint(item, result, now) if result.flagged else None, link
 
 
 def _analyse_chunk(items: list[ParsedItem], now: datetime, vocabulary_paths: tuple[str, ...]) -> list[Analysis]:

@@ -247,6 +247,7 @@ class Entry:
     item: ParsedItem
     classification: Classification | None = None  # when a parse worker already classified it
     fingerprint: StoryFingerprint | None = None  # when a worker also fingerprinted it (flagged items)
+    canonical: str | None = None  # canonical_url(item.url), when a worker computed it
 
 
 def ingest(
@@ -274,7 +275,7 @@ def ingest_entries(
     """
     batch = sorted(entries, key=lambda e: e.item.published or now)
     known = _known(session, batch)
-    canonical = {e.item.url: canonical_url(e.item.url) for e in batch if e.item.url}
+    canonical = {e.item.url: e.canonical or canonical_url(e.item.url) for e in batch if e.item.url}
     links = store.items_by_canonical_url(session, set(canonical.values()))
     counts = IngestCounts()
     fresh: list[tuple[Entry, Classification]] = []
