@@ -86,6 +86,12 @@ def _decode(database: str, item_id: int, story_id: int, seen_at: str, data: str)
     return fp
 
 
+_NEWEST_ROWS = (
+    "SELECT seen_at, item_id, story_id FROM story_key WHERE key = ? AND seen_at >= ? "
+    "ORDER BY seen_at DESC, item_id DESC LIMIT ?"
+)
+
+
 class SqlStoryIndex:
     """`StoryIndex` over the `story_key` and `item_fingerprint` tables, in the caller's session.
 
@@ -138,20 +144,13 @@ class SqlStoryIndex:
         if not keys:
             return
         since = _stamp(min(fp.at for fp in fps) - window)
-        rows: dict[str, list[tuple[str, int]]] = {key: [] for key in keys}
+        rows: dict[str, list[tuple[str, int]]] = {}
         stored = self._stored
         cur = self._cursor()
-        for start in range(0, len(keys), 500):
-            part = keys[start : start + 500]
-            marks = ", ".join("?" * len(part))
-            found = cur.execute(
-                "SELECT key, seen_at, item_id, story_id FROM (SELECT key, seen_at, item_id, story_id, row_number() "
-                "OVER (PARTITION BY key ORDER BY seen_at DESC, item_id DESC) AS n FROM story_key "
-                f"WHERE key IN ({marks}) AND seen_at >= ?) WHERE n <= ? ORDER BY key, seen_at DESC, item_id DESC",
-                (*part, since, self._per_key),
-            )
-            for key, seen, item_id, story_id in found:
-                rows[key].append((seen, item_id))
+        for key in keys:  # one prepared statement, an index range read of at most per_key rows per key
+            found = cur.execute(_NEWEST_ROWS, (key, since, self._per_key)).fetchall()
+            rows[key] = [(seen, item_id) for seen, item_id, _ in found]
+            for seen, item_id, story_id in found:
                 stored[item_id] = (seen, story_id)
         self._rows, self._since = rows, since
 
