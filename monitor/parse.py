@@ -18,7 +18,7 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -28,6 +28,9 @@ from monitor.errors import ParseError
 from monitor.text import plain_text
 from monitor.types import Classification, ParsedItem
 from monitor.urls import canonical_url, clean_url, outlet
+
+if TYPE_CHECKING:  # grouping is not needed to parse, only to type what a parse worker may add
+    from monitor.grouping import StoryFingerprint
 
 MAX_ITEMS_PER_FEED = 500
 _SURVIVABLE_BOZO = frozenset({"CharacterEncodingOverride", "NonXMLContentType"})
@@ -68,8 +71,11 @@ class ParsedFeed:
     bozo: str | None = None
     older: str | None = None  # RFC 5005: the archive (prev-archive) or page (next) of older entries
     generator: str = ""
-    # the items' classifications, aligned with `items`, when a parse worker also classified them
+    # the items' classifications, aligned with `items`, when a parse worker also classified them; with them
+    # the flagged items' story fingerprints (None for the others) and every item's canonical link
     classifications: tuple[Classification, ...] = ()
+    fingerprints: tuple[StoryFingerprint | None, ...] = ()
+    links: tuple[str | None, ...] = ()
 
 
 def parse_feed(

@@ -47,8 +47,8 @@ class ParseJob:
     headers: dict[str, str] = field(default_factory=dict)
     timezone: str = "UTC"
     now: datetime | None = None
-    # classify the items too (with the default vocabulary extended by these files): the classifier is the
-    # other CPU-heavy stage of a poll, and running it here puts it on every core as well
+    # classify the items too (with the default vocabulary extended by these files), fingerprint the flagged
+    # ones and canonicalise links: the other CPU-heavy stages of a poll, on every core as well
     classify_with: tuple[str, ...] | None = None
 
 
@@ -69,8 +69,13 @@ def parse_job(job: ParseJob, now: datetime) -> ParseOutcome:
         if job.classify_with is None:
             return parsed
         vocabulary = _vocabulary(job.classify_with)
-        labels = tuple(classify(item.title, item.summary, vocabulary) for item in parsed.items)
-        return replace(parsed, classifications=labels)
+        analyses = [analyse(item, now, vocabulary) for item in parsed.items]
+        return replace(
+            parsed,
+            classifications=tuple(a[0] for a in analyses),
+            fingerprints=tuple(a[1] for a in analyses),
+            links=tuple(a[2] for a in analyses),
+        )
     except ParseError as exc:
         return exc
     except Exception as exc:

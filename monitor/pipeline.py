@@ -201,8 +201,15 @@ def _store_parsed(
     if isinstance(parsed, FeedError):
         return _failure(feed, snap, parsed, now)
     policy = AlertPolicy() if notify and snap.baseline_done else QUIET
-    classifications = parsed.classifications or (None,) * len(parsed.items)
-    entries = [Entry(feed, snap.tags, item, c) for item, c in zip(parsed.items, classifications, strict=True)]
+    count = len(parsed.items)
+    analysed = zip(
+        parsed.items,
+        parsed.classifications or (None,) * count,
+        parsed.fingerprints or (None,) * count,
+        parsed.links or (None,) * count,
+        strict=True,
+    )
+    entries = [Entry(feed, snap.tags, item, c, fp, link) for item, c, fp, link in analysed]
     counts = ingest_entries(pipeline, session, entries, now, policy=policy)
     status = "ok" if snap.baseline_done else "baseline"
     feed.baseline_done = True
