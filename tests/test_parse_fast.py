@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from feedparser.datetimes import _parse_date
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from monitor.errors import ParseError
-from monitor.fastparse import fast_parse
+from monitor.fastparse import fast_parse, parse_date
 from monitor.parse import ParsedFeed, parse_feed, parse_feed_with_feedparser
 from tests.robustness.test_feeds_bad_input import FORMATS
 
@@ -426,3 +427,33 @@ entry_part = st.one_of(
 def test_generated_atom_gives_the_same_feed(entries: list[list[str]], base: str, timezone: str) -> None:
     body = atom(["".join(parts) for parts in entries], head="<title>F</title>", root=base)
     assert_same(body, content_type="application/atom+xml", timezone=timezone)
+
+
+# -- dates ----------------------------------------------------------------------------------------------
+
+DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+offsets = st.tuples(st.sampled_from("+-"), st.integers(0, 24), st.integers(0, 99))
+date_fields = st.tuples(
+    st.integers(0, 10_000), st.integers(0, 13), st.integers(0, 32), st.integers(0, 25), st.integers(0, 61),
+    st.integers(0, 61),
+)  # fmt: skip
+
+
+@settings(max_examples=3000, deadline=None, derandomize=True)
+@given(date_fields, offsets, st.sampled_from(DAYS), st.booleans(), st.sampled_from(["", ".5", ".999999", ".1234567"]))
+def test_fast_dates_equal_feedparsers(
+    fields: tuple[int, ...], offset: tuple[str, int, int], weekday: str, utc: bool, fraction: str
+) -> None:
+    """fastparse.parse_date computes the common RFC 822 and W3DTF shapes itself: always feedparser's value
+    (out-of-range fields included, where feedparser's later handlers have their say)."""
+    year, month, day, hour, minute, second = fields
+    sign, zone_hours, zone_minutes = offset
+    month_name = MONTHS[(month - 1) % 12]
+    rfc_zone = "GMT" if utc else f"{sign}{zone_hours:02d}{zone_minutes:02d}"
+    w3_zone = "Z" if utc else f"{sign}{zone_hours:02d}:{zone_minutes:02d}"
+    for value in (
+        f"{weekday}, {day:02d} {month_name} {year:04d} {hour:02d}:{minute:02d}:{second:02d} {rfc_zone}",
+        f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}{fraction}{w3_zone}",
+    ):
+        assert parse_date(value) == _parse_date(value), value
