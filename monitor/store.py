@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, SQLModel, col, create_engine, select
 
 from monitor import story_index  # noqa: F401 - registers the story-index tables in the metadata
+from monitor.dbapi import raw_cursor
 from monitor.errors import StorageError
 from monitor.tables import Alert, Feed, Item
 from monitor.types import FeedSpec
@@ -171,11 +172,6 @@ def sql_value(value: Any) -> Any:
     return value
 
 
-def cursor(session: Session) -> Any:
-    """A DB-API cursor on the session's connection, inside its transaction."""
-    return session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-
-
 _ITEM_TIMES = frozenset({"published_at", "first_seen_at"})
 
 
@@ -185,36 +181,39 @@ def _item_params(row: dict[str, Any]) -> tuple[Any, ...]:
 
 def insert_item(session: Session, row: dict[str, Any]) -> int:
     """Insert one item row (a dict of column values) and return its id."""
-    cur = cursor(session)
-    cur.execute(_INSERT_ITEM, _item_params(row))
-    return int(cur.lastrowid)
+    with raw_cursor(session) as cur:
+        cur.execute(_INSERT_ITEM, _item_params(row))
+        return int(cur.lastrowid)
 
 
 def insert_items(session: Session, rows: list[dict[str, Any]]) -> None:
     """Insert many item rows in one statement."""
     if rows:
-        cursor(session).executemany(_INSERT_ITEM, [_item_params(row) for row in rows])
+        with raw_cursor(session) as cur:
+            cur.executemany(_INSERT_ITEM, [_item_params(row) for row in rows])
 
 
 def insert_story(session: Session, values: dict[str, Any]) -> int:
     """Insert one story row and return its id."""
     names = ", ".join(values)
-    cur = cursor(session)
-    cur.execute(f"INSERT INTO story ({names}) VALUES ({', '.join('?' * len(values))})",
-                tuple(sql_value(v) for v in values.values()))  # fmt: skip
-    return int(cur.lastrowid)
+    with raw_cursor(session) as cur:
+        cur.execute(f"INSERT INTO story ({names}) VALUES ({', '.join('?' * len(values))})",
+                    tuple(sql_value(v) for v in values.values()))  # fmt: skip
+        return int(cur.lastrowid)
 
 
 def story_state(session: Session, story_id: int) -> tuple[str, bool] | None:
     """A story's outlets and whether it alerted, or None when there is no such story."""
-    row = cursor(session).execute("SELECT outlets, alerted FROM story WHERE id = ?", (story_id,)).fetchone()
+    with raw_cursor(session) as cur:
+        row = cur.execute("SELECT outlets, alerted FROM story WHERE id = ?", (story_id,)).fetchone()
     return (str(row[0] or ""), bool(row[1])) if row is not None else None
 
 
 def update_story(session: Session, story_id: int, **values: Any) -> None:
     assignments = ", ".join(f"{name} = ?" for name in values)
     params = (*(sql_value(v) for v in values.values()), story_id)
-    cursor(session).execute(f"UPDATE story SET {assignments} WHERE id = ?", params)
+    with raw_cursor(session) as cur:
+        cur.execute(f"UPDATE story SET {assignments} WHERE id = ?", params)
 
 
 def count_story_item(session: Session, story_id: int, now: datetime, outlets: str | None, delta: int = 1) -> None:
@@ -226,7 +225,8 @@ def count_story_item(session: Session, story_id: int, now: datetime, outlets: st
     if outlets is not None:
         assignments.append("outlets = ?")
         params.append(outlets)
-    cursor(session).execute(f"UPDATE story SET {', '.join(assignments)} WHERE id = ?", (*params, story_id))
+    with raw_cursor(session) as cur:
+        cur.execute(f"UPDATE story SET {', '.join(assignments)} WHERE id = ?", (*params, story_id))
 
 
 def dumps(value: Any) -> str:

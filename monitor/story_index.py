@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Index
 from sqlmodel import Field, Session, SQLModel
 
+from monitor.dbapi import raw_cursor
 from monitor.grouping import MAX_CANDIDATES, StoryFingerprint
 
 PER_KEY = 16  # most recent rows read per key: bounds the cost of a very common key
@@ -112,22 +113,19 @@ class SqlStoryIndex:
         self._added: dict[int, tuple[int, StoryFingerprint]] = {}  # item id -> (story id, fp), this transaction
         self._stored: dict[int, tuple[str, int]] = {}  # item id -> (seen_at, story id) as prefetched
 
-    def _cursor(self) -> Any:
-        return self._session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-
     def add(self, story_id: int, item_id: int, fp: StoryFingerprint) -> None:
         """Store `fp` and its keys for item `item_id` of story `story_id` (no commit)."""
         seen = _stamp(fp.at)
         keys = fp.keys
-        cur = self._cursor()
-        cur.execute(
-            "INSERT INTO item_fingerprint (item_id, story_id, seen_at, data) VALUES (?, ?, ?, ?)",
-            (item_id, story_id, seen, json.dumps(fp.to_dict(), separators=(",", ":"))),
-        )
-        cur.executemany(
-            "INSERT INTO story_key (key, item_id, story_id, seen_at) VALUES (?, ?, ?, ?)",
-            [(k, item_id, story_id, seen) for k in keys],
-        )
+        with raw_cursor(self._session) as cur:
+            cur.execute(
+                "INSERT INTO item_fingerprint (item_id, story_id, seen_at, data) VALUES (?, ?, ?, ?)",
+                (item_id, story_id, seen, json.dumps(fp.to_dict(), separators=(",", ":"))),
+            )
+            cur.executemany(
+                "INSERT INTO story_key (key, item_id, story_id, seen_at) VALUES (?, ?, ?, ?)",
+                [(k, item_id, story_id, seen) for k in keys],
+            )
         self._added[item_id] = (story_id, fp)
         if seen < self._since:
             return
@@ -146,12 +144,12 @@ class SqlStoryIndex:
         since = _stamp(min(fp.at for fp in fps) - window)
         rows: dict[str, list[tuple[str, int]]] = {}
         stored = self._stored
-        cur = self._cursor()
-        for key in keys:  # one prepared statement, an index range read of at most per_key rows per key
-            found = cur.execute(_NEWEST_ROWS, (key, since, self._per_key)).fetchall()
-            rows[key] = [(seen, item_id) for seen, item_id, _ in found]
-            for seen, item_id, story_id in found:
-                stored[item_id] = (seen, story_id)
+        with raw_cursor(self._session) as cur:
+            for key in keys:  # one prepared statement, an index range read of at most per_key rows per key
+                found = cur.execute(_NEWEST_ROWS, (key, since, self._per_key)).fetchall()
+                rows[key] = [(seen, item_id) for seen, item_id, _ in found]
+                for seen, item_id, story_id in found:
+                    stored[item_id] = (seen, story_id)
         self._rows, self._since = rows, since
 
     def candidates(self, keys: Sequence[str], since: datetime) -> list[tuple[int, StoryFingerprint]]:
@@ -204,10 +202,11 @@ class SqlStoryIndex:
                 missing.append(item_id)
         if missing:
             marks = ", ".join("?" * len(missing))
-            rows = self._cursor().execute(
-                f"SELECT item_id, story_id, seen_at, data FROM item_fingerprint WHERE item_id IN ({marks})",
-                tuple(missing),
-            )
+            with raw_cursor(self._session) as cur:
+                rows = cur.execute(
+                    f"SELECT item_id, story_id, seen_at, data FROM item_fingerprint WHERE item_id IN ({marks})",
+                    tuple(missing),
+                ).fetchall()
             for item_id, story_id, seen, data in rows:
                 found[item_id] = (story_id, _decode(self._database, item_id, story_id, seen, data))
         return [found[i] for i in ranked if i in found]
