@@ -210,12 +210,12 @@ class _Names:
             if prefix.lower() in _STD_PREFIXES and prefix != standard:
                 raise Unsupported(f"prefix {prefix!r} is feedparser's name for another namespace")
         self._by_uri = by_uri
-        self._cache: dict[str, str] = {}
+        self.cache: dict[str, str] = {}  # tag -> handler name
 
     def handler(self, tag: str) -> str:
-        name = self._cache.get(tag)
+        name = self.cache.get(tag)
         if name is None:
-            name = self._cache[tag] = self._handler(tag)
+            name = self.cache[tag] = self._handler(tag)
         return name
 
     def _handler(self, tag: str) -> str:
@@ -305,6 +305,8 @@ def _attributes(element: ET.Element) -> dict[str, str]:
 def _content_type(attrs: dict[str, str], default: str) -> str:
     """The content type feedparser gives a text element, refusing XHTML and base64 (mode=base64 or a
     non-text type), whose text feedparser rewrites."""
+    if not attrs:
+        return default  # every default used here is text/plain or text/html
     kind = str(_FeedParserMixin.map_content_type(attrs.get("type", default)))
     if "mode" in attrs or kind == _XHTML or not (kind.startswith("text/") or kind.endswith(("+xml", "/xml"))):
         raise Unsupported(f"content type {kind}")
@@ -422,11 +424,14 @@ class _Walker:
         entry: dict[str, Any] = {}  # the keys used are the ones FeedParserDict stores unmapped
         self.title_depth = -1
         handler = self.names.handler
+        known = self.names.cache
+        track_base = self.track_base
         depth = self.depth + 1
         for element in item:
-            name = handler(element.tag)
+            tag = element.tag
+            name = known.get(tag) or handler(tag)
             kind = _ENTRY_KINDS.get(name, _INERT_KIND)
-            if self.track_base:
+            if track_base:
                 self._enter(element)
             else:
                 self.depth = depth
@@ -469,7 +474,7 @@ class _Walker:
                 elif kind == _SOURCE_KIND:
                     self._source(element, attrs, entry)
                 # else _GENERATOR_KIND: an entry's generator is kept by feedparser but never read
-            if self.track_base:
+            if track_base:
                 self._leave()
         self.depth = depth - 1
         self.has_content = False
@@ -489,7 +494,8 @@ class _Walker:
         return None if blocked else value
 
     def _link(self, element: ET.Element, attrs: dict[str, str], entry: dict[str, Any] | None = None) -> Any:
-        """An RSS `<link>` (text) or Atom `<link href rel type>`; sets the entry's `link` like feedparser."""
+        """An RSS `<link>` (text) or Atom `<link href rel type>`: sets the entry's `link` like feedparser;
+        returns the link as feedparser lists it (read for the feed's links only)."""
         attrs.setdefault("rel", "alternate")
         attrs.setdefault("type", "application/atom+xml" if attrs["rel"] == "self" else "text/html")
         href = attrs.get("url", attrs.get("uri", attrs.get("href")))
@@ -497,19 +503,20 @@ class _Walker:
             attrs.pop("url", None)
             attrs.pop("uri", None)
             attrs["href"] = href
-        link: Any = FeedParserDict(attrs)
         if "href" in attrs:
-            link["href"] = _urljoin(self.base, attrs["href"])
-            alternate = link["rel"] == "alternate"
-            if entry is not None and alternate and _FeedParserMixin.map_content_type(link["type"]) in _HTML_TYPES:
-                entry["link"] = link["href"]
-            return link
+            attrs["href"] = href = _urljoin(self.base, attrs["href"])
+            alternate = attrs["rel"] == "alternate"
+            if entry is not None and alternate and _FeedParserMixin.map_content_type(attrs["type"]) in _HTML_TYPES:
+                entry["link"] = href
+            return FeedParserDict(attrs)
         value = self._text(element, "link")
         if entry is not None:
-            value = _LINK_ENTITY.sub(r"&\g<1>", value.replace("&amp;", "&"))
+            if "&" in value:  # feedparser's fixes of query strings read as references
+                value = _LINK_ENTITY.sub(r"&\g<1>", value.replace("&amp;", "&"))
             entry["link"] = value
-        else:
-            link["href"] = _LINK_ENTITY.sub(r"&\g<1>", value)
+            return None
+        link = FeedParserDict(attrs)
+        link["href"] = _LINK_ENTITY.sub(r"&\g<1>", value) if "&" in value else value
         return link
 
     def _content(self, element: ET.Element, entry: dict[str, Any]) -> None:
