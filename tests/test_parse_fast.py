@@ -259,6 +259,18 @@ CASES: dict[str, str] = {
             "<source><title>S</title><id>urn:s</id></source>"
         ]
     ),
+    "atom with a prefix": '<a:feed xmlns:a="http://www.w3.org/2005/Atom"><a:title>F</a:title><a:entry><a:title>t'
+    '</a:title><a:id>urn:1</a:id><a:link href="/1"/><a:updated>2026-01-01T00:00:00Z</a:updated></a:entry></a:feed>',
+    "userland default namespace": '<rss version="2.0" xmlns="http://backend.userland.com/rss2"><channel><title>F'
+    "</title><item><title>t</title><link>https://x.example/1</link></item></channel></rss>",
+    "namespace declared on an item": rss(
+        ['<title>t</title><guid>g</guid><x:extra xmlns:x="http://x.example/ns">1</x:extra>']
+    ),
+    "xml:base on the channel and a relative next link": (
+        '<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel xml:base="https://b.example/feeds/">'
+        '<title>F</title><atom:link rel="next" href="page2.xml"/><item><title>t</title><link>a/1</link>'
+        "<guid>7</guid></item></channel></rss>"
+    ),
     "atom 0.3": FORMATS["atom03"],
     "rss 1.0": FORMATS["rss10"],
     "json feed": '{"version": "https://jsonfeed.org/version/1.1", "title": "T", "items": [{"id": "1", "title": "x"}]}',
