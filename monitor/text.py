@@ -76,10 +76,12 @@ def _simple_markup_text(text: str) -> str | None:
 
 
 def _tag_replacement(match: re.Match[str]) -> str:
-    """What `_simple_markup_text` puts in place of one `_SIMPLE_TAG` match (NUL: nothing; STX: see there)."""
+    """What `_simple_markup_text` puts in place of one `_SIMPLE_TAG` match: a space for a block tag, NUL for
+    another tag (removed after unescaping), SOH for a lone `<` (text, restored before unescaping, where it
+    ends an entity name as HTMLParser's separate pieces do), STX for an element that needs the scanner."""
     last = match.lastindex
     if last is None:
-        return "\x01"  # a lone `<`: text, restored after unescaping
+        return "\x01"  # a lone `<`
     tag = (match[1] if last == 2 else match[3]).lower()
     if tag in _SKIP_TAGS or tag in _RAW_TEXT_TAGS:
         return "\x02"
