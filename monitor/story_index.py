@@ -89,7 +89,7 @@ def _decode(database: str, item_id: int, story_id: int, seen_at: str, data: str)
 
 _NEWEST_ROWS = (
     "SELECT seen_at, item_id, story_id FROM story_key WHERE key = ? AND seen_at >= ? "
-    "ORDER BY seen_at DESC, item_id DESC LIMIT ?"
+    "ORDER BY seen_at DESC LIMIT ?"
 )
 
 
@@ -215,7 +215,7 @@ class SqlStoryIndex:
         """One statement: the newest `per_key` rows of each key in the window, ranked by shared keys."""
         one = (
             "SELECT * FROM (SELECT item_id, seen_at FROM story_key WHERE key = ? AND seen_at >= ? "
-            "ORDER BY seen_at DESC, item_id DESC LIMIT ?)"
+            "ORDER BY seen_at DESC LIMIT ?)"
         )
         union = " UNION ALL ".join([one] * len(keys))
         sql = (
