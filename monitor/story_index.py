@@ -88,8 +88,7 @@ def _decode(database: str, item_id: int, story_id: int, seen_at: str, data: str)
 
 
 _NEWEST_ROWS = (
-    "SELECT seen_at, item_id, story_id FROM story_key WHERE key = ? AND seen_at >= ? "
-    "ORDER BY seen_at DESC LIMIT ?"
+    "SELECT seen_at, item_id, story_id FROM story_key WHERE key = ? AND seen_at >= ? ORDER BY seen_at DESC LIMIT ?"
 )
 
 
