@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import Session
@@ -26,3 +27,9 @@ def raw_cursor(session: Session) -> Iterator[Any]:
         yield cursor
     finally:
         cursor.close()
+
+
+def db_time(moment: datetime) -> str:
+    """The text SQLAlchemy stores for a UTC datetime in SQLite, so raw and ORM reads and writes agree."""
+    utc = moment.astimezone(UTC) if moment.tzinfo else moment
+    return utc.strftime("%Y-%m-%d %H:%M:%S.%f")

@@ -160,12 +160,6 @@ class ParsePool:
         except Exception as exc:
             return ParseError(f"cannot parse {job.final_url}: {type(exc).__name__}: {exc}")
 
-    def analyse_all(
-        self, items: Sequence[ParsedItem], now: datetime, vocabulary_paths: tuple[str, ...] = ()
-    ) -> list[Analysis]:
-        """Classify items, and fingerprint the flagged ones, on every core, in order."""
-        return self.analyse_later(items, now, vocabulary_paths)()
-
     def analyse_later(
         self, items: Sequence[ParsedItem], now: datetime, vocabulary_paths: tuple[str, ...] = ()
     ) -> Callable[[], list[Analysis]]:

@@ -12,7 +12,7 @@ import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, SQLModel, col, create_engine, select
 
 from monitor import story_index  # noqa: F401 - registers the story-index tables in the metadata
-from monitor.dbapi import raw_cursor
+from monitor.dbapi import db_time, raw_cursor
 from monitor.errors import StorageError
 from monitor.tables import Alert, Feed, Item
 from monitor.types import FeedSpec
@@ -166,7 +166,7 @@ def sql_value(value: Any) -> Any:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the database; use UTC-aware datetimes")
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return db_time(value)
     if isinstance(value, bool):
         return int(value)
     return value

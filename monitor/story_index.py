@@ -19,13 +19,13 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Index
 from sqlmodel import Field, Session, SQLModel
 
-from monitor.dbapi import raw_cursor
+from monitor.dbapi import db_time, raw_cursor
 from monitor.grouping import MAX_CANDIDATES, StoryFingerprint
 
 PER_KEY = 16  # most recent rows read per key: bounds the cost of a very common key
@@ -58,12 +58,6 @@ class ItemFingerprint(SQLModel, table=True):
     story_id: int = Field(index=True)
     seen_at: datetime
     data: str
-
-
-def _stamp(moment: datetime) -> str:
-    """The text SQLAlchemy stores for a UTC datetime in SQLite, so raw and ORM reads agree."""
-    utc = moment.astimezone(UTC) if moment.tzinfo else moment
-    return utc.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def _cached(database: str, item_id: int, seen_at: str, story_id: int) -> tuple[int, StoryFingerprint] | None:
@@ -114,7 +108,7 @@ class SqlStoryIndex:
 
     def add(self, story_id: int, item_id: int, fp: StoryFingerprint) -> None:
         """Store `fp` and its keys for item `item_id` of story `story_id` (no commit)."""
-        seen = _stamp(fp.at)
+        seen = db_time(fp.at)
         keys = fp.keys
         with raw_cursor(self._session) as cur:
             cur.execute(
@@ -140,7 +134,7 @@ class SqlStoryIndex:
         keys = list(dict.fromkeys(k for fp in fps for k in fp.keys))
         if not keys:
             return
-        since = _stamp(min(fp.at for fp in fps) - window)
+        since = db_time(min(fp.at for fp in fps) - window)
         rows: dict[str, list[tuple[str, int]]] = {}
         stored = self._stored
         with raw_cursor(self._session) as cur:
@@ -156,7 +150,7 @@ class SqlStoryIndex:
         unique = list(dict.fromkeys(keys))
         if not unique:
             return []
-        stamp = _stamp(since)
+        stamp = db_time(since)
         if self._rows and stamp >= self._since and all(key in self._rows for key in unique):
             ranked = self._ranked_in_memory(unique, stamp)
         else:
