@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -32,22 +33,24 @@ def load_items(path: Path) -> list[tuple[str, str]]:
     return items
 
 
-def run(items: list[tuple[str, str]], repeat: int) -> tuple[float, float]:
-    """Items per second of CPU time and of wall time over `repeat` passes.
+def run(items: list[tuple[str, str]], repeat: int) -> tuple[float, float, float]:
+    """Items per second of CPU time: over all passes, in the median pass and in the fastest pass.
 
-    CPU time (this process only) is the "one core" figure and is stable when other work shares
-    the machine; wall time is shown too. The vocabulary is loaded before timing starts.
+    CPU time of this process only is the "one core" figure. On a shared virtual machine the speed of a
+    core drifts by tens of percent from one second to the next, so the median and fastest passes are
+    shown beside the overall rate. The vocabulary is loaded before timing starts.
     """
     vocabulary = default_vocabulary()
     for title, summary in items[:20]:  # warm-up
         classify(title, summary, vocabulary)
-    cpu_start, wall_start = time.process_time(), time.perf_counter()
+    passes = []
     for _ in range(repeat):
+        cpu_start = time.process_time()
         for title, summary in items:
             classify(title, summary, vocabulary)
-    cpu, wall = time.process_time() - cpu_start, time.perf_counter() - wall_start
-    count = len(items) * repeat
-    return count / cpu, count / wall
+        passes.append(time.process_time() - cpu_start)
+    rates = sorted(len(items) / seconds for seconds in passes)
+    return len(items) * repeat / sum(passes), statistics.median(rates), rates[-1]
 
 
 def main() -> None:
@@ -56,10 +59,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
     items = load_items(args.path)
-    cpu_rate, wall_rate = run(items, args.repeat)
+    overall, median, fastest = run(items, args.repeat)
     print(
-        f"{len(items)} items x {args.repeat}, title + summary: {cpu_rate:,.0f} items/s of CPU time on one core"
-        f" ({wall_rate:,.0f} items/s wall clock); target >= 5,000"
+        f"{len(items)} items x {args.repeat} passes, title + summary, items/s of CPU time on one core: "
+        f"{overall:,.0f} overall, {median:,.0f} in the median pass, {fastest:,.0f} in the fastest; target >= 5,000"
     )
 
 

@@ -21,10 +21,11 @@ Fields come from the company vocabulary (roles decide who is the CDMO and who th
 `monitor.money` for values, and from small keyword tables for site, modality and stage. They are
 filled for flagged items; unflagged items only get `companies` and `value`.
 
-Speed: every rule names its trigger words. An item is tokenised once, and a rule whose trigger words
-are absent is skipped; "anchored" rules are tried only where one of their first words starts. This
-keeps the regex engine from scanning each item several dozen times. Vetoes and fields are only
-computed when some evidence was found.
+Speed: every rule names its trigger words. An item is tokenised once, the rules whose trigger words
+occur are looked up once per item (a trigger -> rules table), and the others are skipped without a
+call; "anchored" rules are tried only where one of their first words starts. This keeps the regex
+engine from scanning each item several dozen times. A hard veto is checked before any evidence is
+looked for, and the other vetoes and the fields only when some evidence was found.
 """
 
 from __future__ import annotations
@@ -69,10 +70,12 @@ class _Doc:
     __slots__ = (
         "_masked",
         "_sentence_starts",
+        "active",
         "amounts",
         "lower",
         "mentions",
         "positions",
+        "substring_active",
         "text",
         "title_end",
         "vocabulary",
@@ -89,8 +92,11 @@ class _Doc:
         words, word_starts = tokenize(lower)
         self.vocabulary = vocabulary
         self.mentions = tuple(vocabulary.find(self.text, words, word_starts))
-        self.amounts = tuple(find_amounts(self.text))
+        self.amounts = tuple(find_amounts(self.text, lower))
         self.positions = _positions(words, word_starts)
+        # Rules whose trigger words occur, and the subset triggered by a substring (Korean,
+        # Japanese, Chinese): those can match anywhere, so they are never tried as anchored.
+        self.active, self.substring_active = _active_rules(self.positions, lower)
         self._masked: str | None = None
         self._sentence_starts: list[int] | None = None
 
@@ -102,10 +108,15 @@ class _Doc:
     def masked(self) -> str:
         """`lower` with company names blanked, so "Charles River Laboratories" is no lab."""
         if self._masked is None:
-            chars = list(self.lower)
-            for m in self.mentions:
-                chars[m.start : m.end] = "#" * (m.end - m.start)
-            self._masked = "".join(chars)
+            lower, done = self.lower, 0
+            parts: list[str] = []
+            for m in sorted(self.mentions, key=lambda m: m.start):
+                start = max(m.start, done)
+                if m.end > start:
+                    parts += (lower[done:start], "#" * (m.end - start))
+                    done = m.end
+            parts.append(lower[done:])
+            self._masked = "".join(parts)
         return self._masked
 
     def sentence_of(self, pos: int) -> str:
@@ -131,16 +142,53 @@ class _Doc:
 def _positions(words: list[str], starts: list[int]) -> dict[str, list[int]]:
     """Trigger key -> offsets of the words it stands for (the word itself, or its first 4 or 5 letters)."""
     positions: dict[str, list[int]] = {}
-    keys = _TRIGGER_KEYS
+    keys_of = _WORD_KEYS.get
     for word, start in zip(words, starts, strict=True):
-        for key in (word, word[:4], word[:5]) if len(word) > 4 else (word,):
-            if key in keys:
-                found = positions.get(key)
-                if found is None:
-                    positions[key] = [start]
-                elif found[-1] != start:
-                    found.append(start)
+        keys = keys_of(word)
+        if keys is None:
+            keys = _word_keys(word)
+        for key in keys:
+            found = positions.get(key)
+            if found is None:
+                positions[key] = [start]
+            elif found[-1] != start:
+                found.append(start)
     return positions
+
+
+def _word_keys(word: str) -> tuple[str, ...]:
+    """The trigger keys a word stands for, remembered (news reuses a few thousand words)."""
+    if len(word) <= 4:
+        keys: tuple[str, ...] = (word,) if word in _TRIGGER_KEYS else ()
+    else:  # a longer word is its first 4 or 5 letters (a 5-letter word is its own first 5)
+        keys = tuple(key for key in (word[:4], word[:5]) if key in _TRIGGER_KEYS)
+    if len(_WORD_KEYS) >= _WORD_KEYS_LIMIT:
+        _WORD_KEYS.clear()
+    _WORD_KEYS[word] = keys
+    return keys
+
+
+_WORD_KEYS: dict[str, tuple[str, ...]] = {}
+_WORD_KEYS_LIMIT = 200_000
+
+
+def _active_rules(positions: dict[str, list[int]], lower: str) -> tuple[dict[_Rule, list[str]], frozenset[_Rule]]:
+    """The rules worth trying on an item, each with its trigger keys that occur (none for untriggered rules)."""
+    active: dict[_Rule, list[str]] = {rule: [] for rule in _UNTRIGGERED_RULES}
+    by_key = _RULES_BY_KEY
+    for key in positions:
+        for rule in by_key[key]:
+            present = active.get(rule)
+            if present is None:
+                active[rule] = [key]
+            else:
+                present.append(key)
+    if lower.isascii():  # every substring trigger is written in Hangul or CJK characters
+        return active, frozenset()
+    by_substring = {rule for sub, rules in _RULES_BY_SUBSTRING.items() if sub in lower for rule in rules}
+    for rule in by_substring:
+        active.setdefault(rule, [])
+    return active, frozenset(by_substring)
 
 
 def _build_doc(title: str, summary: str, vocabulary: Vocabulary) -> _Doc:
@@ -200,29 +248,30 @@ class _Rule:
         words = triggers.split()
         self.subs = tuple(w for w in words if not _TRIGGER_WORD.fullmatch(w))
         self.keys = frozenset(_trigger_key(w) for w in words if _TRIGGER_WORD.fullmatch(w))
+        if any(sub.isascii() for sub in self.subs):
+            raise ValueError(f"substring triggers must be Hangul or CJK: {self.subs}")
         _TRIGGER_KEYS.update(self.keys)
+        for key in self.keys:
+            _RULES_BY_KEY.setdefault(key, []).append(self)
+        for sub in self.subs:
+            _RULES_BY_SUBSTRING.setdefault(sub, []).append(self)
+        if not self.keys and not self.subs:
+            _UNTRIGGERED_RULES.append(self)
 
     def active(self, doc: _Doc) -> bool:
-        if self.keys and not doc.positions.keys().isdisjoint(self.keys):
-            return True
-        for sub in self.subs:
-            if sub in doc.lower:
-                return True
-        return not self.keys and not self.subs
+        return self in doc.active
 
     def finditer(self, doc: _Doc) -> Iterator[re.Match[str]]:
-        if self.anchored and not any(sub in doc.lower for sub in self.subs):
-            if doc.positions.keys().isdisjoint(self.keys):
-                return iter(())
+        if self not in doc.active:
+            return _NO_MATCHES
+        if self.anchored and self not in doc.substring_active:
             return self._anchored_matches(doc)
-        if not self.active(doc):
-            return iter(())
         if not self.bounded:
             return self.regex.finditer(doc.lower)
         return self._bounded_matches(doc.lower, 0, len(doc.lower))
 
     def search(self, doc: _Doc, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
-        if not self.active(doc):
+        if self not in doc.active:
             return None
         if not self.bounded:
             return self.regex.search(text, pos, endpos)
@@ -230,13 +279,19 @@ class _Rule:
 
     def in_span(self, doc: _Doc, start: int, end: int, text: str | None = None) -> re.Match[str] | None:
         """The first match inside doc.lower[start:end] (or the same span of `text`, e.g. `doc.masked`)."""
+        if self not in doc.active:
+            return None
         text = doc.lower if text is None else text
-        if not self.anchored or any(sub in doc.lower[start:end] for sub in self.subs):
+        if not self.anchored or (
+            self in doc.substring_active and any(sub in doc.lower[start:end] for sub in self.subs)
+        ):
             return self.search(doc, text, start, end)
-        positions = doc.positions
-        starts = [p for key in positions.keys() & self.keys for p in positions[key] if start <= p < end]
         match = self.regex.match
-        for pos in sorted(starts):
+        for pos in self._starts(doc):
+            if pos < start:
+                continue
+            if pos >= end:
+                break
             m = match(text, pos, end)
             if m is not None:
                 return m
@@ -249,16 +304,16 @@ class _Rule:
         """The first match in the whole item."""
         return next(self.finditer(doc), None)
 
+    def _starts(self, doc: _Doc) -> list[int]:
+        """Where this (anchored) rule's trigger words start in the item, in order."""
+        present, positions = doc.active[self], doc.positions
+        if len(present) == 1:
+            return positions[present[0]]  # already in order, each offset once
+        return sorted({start for key in present for start in positions[key]})
+
     def _anchored_matches(self, doc: _Doc) -> Iterator[re.Match[str]]:
-        positions = doc.positions
-        present = positions.keys() & self.keys
-        if not present:
-            return
-        starts: set[int] = set()
-        for key in present:
-            starts.update(positions[key])
         match, lower, last_end = self.regex.match, doc.lower, -1
-        for start in sorted(starts):
+        for start in self._starts(doc):
             if start < last_end:
                 continue
             m = match(lower, start)
@@ -308,6 +363,10 @@ def _strip_leading_boundaries(pattern: str) -> str | None:
 
 
 _TRIGGER_KEYS: set[str] = set()  # every rule's keys: the only words worth indexing in an item
+_RULES_BY_KEY: dict[str, list[_Rule]] = {}
+_RULES_BY_SUBSTRING: dict[str, list[_Rule]] = {}
+_UNTRIGGERED_RULES: list[_Rule] = []
+_NO_MATCHES: Iterator[re.Match[str]] = iter(())
 _TRIGGER_WORD = re.compile(r"[0-9a-z\u00c0-\u024f]+")
 
 
@@ -1030,9 +1089,13 @@ def classify(title: str, summary: str = "", vocabulary: Vocabulary | None = None
     """
     vocab = vocabulary if vocabulary is not None else default_vocabulary()
     doc = _build_doc(title, summary, vocab)
-    contract, plant = _contract_evidence(doc), _plant_evidence(doc)
     fired: dict[Label, tuple[str, ...]] = {}
-    if (contract.strong or contract.weak or plant.strong or plant.weak or plant.loose) and not _hard_veto_both(doc):
+    # A hard veto (earnings headline, lawsuit, ...) leaves nothing to look for: check it first.
+    if _hard_veto_both(doc):
+        contract = plant = _Evidence()
+    else:
+        contract, plant = _contract_evidence(doc), _plant_evidence(doc)
+    if contract.strong or contract.weak or plant.strong or plant.weak or plant.loose:
         soft_cache: list[bool] = []
 
         def soft() -> bool:
@@ -1089,6 +1152,16 @@ _SITE_BEFORE = re.compile(
     r"(?:in|at) (?:its |the |a )?(?P<p>[A-Z][\w.'-]+(?:[ -][A-Z][\w.'-]+){0,2}(?:, [A-Z][\w.]+(?: [A-Z][\w.]+)?)?)"
     r",? (?:[\w-]+ ){0,3}?(?:facility|plant|site|campus|factory|Bio Campus)"
 )
+_SITE_WORDS = ("facility", "plant", "site", "campus", "factory")  # as _SITE_AFTER and _SITE_BEFORE spell them
+
+
+def _occurrences(text: str, word: str) -> Iterator[int]:
+    pos = text.find(word)
+    while pos >= 0:
+        yield pos
+        pos = text.find(word, pos + 1)
+
+
 _PLANT_NUMBER = re.compile(r"\bPlant \d\b|\b\d(?:st|nd|rd|th) plant\b")
 _MODALITIES: tuple[tuple[str, _Rule], ...] = (
     ("ADC", _anchored(r"antibody[- ]drug conjugate|\badcs?\b|bioconjugat\w*", "antibody adc adcs bioconjugat")),
@@ -1262,17 +1335,23 @@ def _stated_value(doc: _Doc) -> StatedValue | None:
 
 
 def _site(doc: _Doc) -> str | None:
-    for pattern in (_SITE_AFTER, _SITE_BEFORE):
-        m = pattern.search(doc.text)
+    # Both patterns need a plant word; the first one starts with it, so it is only tried there.
+    plant_words = sorted(pos for word in _SITE_WORDS for pos in _occurrences(doc.lower, word))
+    if plant_words:
+        text = doc.text
+        m = next(filter(None, (_SITE_AFTER.match(text, pos) for pos in plant_words)), None)
         if m and not doc.vocabulary.canonical(m.group("p")):
             return m.group("p")
-    m = _PLANT_NUMBER.search(doc.text)
+        m = _SITE_BEFORE.search(text)
+        if m and not doc.vocabulary.canonical(m.group("p")):
+            return m.group("p")
+    m = _PLANT_NUMBER.search(doc.text) if "plant" in doc.lower else None
     return m.group(0) if m else None
 
 
 def _modality(doc: _Doc) -> str | None:
     for name, pattern in _MODALITIES:
-        if pattern.search(doc, doc.lower):
+        if pattern.first(doc):
             return name
     return None
 

@@ -150,7 +150,7 @@ _SUFFIX = (
 # the few characters before it for a currency prefix and after it for a scale and currency word.
 # Matching is done on lowercased text, without IGNORECASE, for the same reason: speed.
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
-_PREFIX_RE = re.compile(rf"(?:{_PREFIX}) ?")
+_PREFIX_RE = re.compile(rf"(?:{_PREFIX}) ?\Z")  # searched with endpos: \Z is where the number starts
 _AFTER_PREFIX = re.compile(rf"(?: ?-?(?P<scale>{_SCALE}))?(?![\w%])")
 _AFTER_NUMBER = re.compile(rf"(?: ?-?(?P<scale>{_SCALE}))? ?-?(?P<cur>{_SUFFIX})(?![\w])")
 # Korean/Chinese numerals: 1조 8000억원, 3,000억 원, 5억 달러, 2.5亿元
@@ -194,11 +194,15 @@ def to_usd(value: float, currency: str) -> float:
     return value * USD_PER_UNIT[currency.upper()]
 
 
-def find_amounts(text: str) -> list[Amount]:
-    """All money amounts in `text`, in order, not overlapping (per-share prices are skipped)."""
-    lower = text.lower()
-    if len(lower) != len(text):
-        lower = "".join(c.lower()[0] for c in text)
+def find_amounts(text: str, lower: str | None = None) -> list[Amount]:
+    """All money amounts in `text`, in order, not overlapping (per-share prices are skipped).
+
+    `lower` is the text lowercased with the same offsets, when the caller already has it.
+    """
+    if lower is None:
+        lower = text.lower()
+        if len(lower) != len(text):
+            lower = "".join(c.lower()[0] for c in text)
     found: list[Amount] = []
     for amount in [*_latin_amounts(text, lower), *_cjk(text)]:
         if _PER_SHARE.match(lower[amount.end : amount.end + 12]):
@@ -283,14 +287,16 @@ def _currency_before(lower: str, start: int) -> tuple[int, str | None]:
     """Where a currency prefix ending right before `start` begins, and its currency."""
     if start > 0 and lower[start - 1] == "w" and (start == 1 or not lower[start - 2].isalnum()):
         return start - 1, "KRW"
-    for pos in range(max(0, start - 7), start):
-        m = _PREFIX_RE.fullmatch(lower, pos, start)
+    pos = max(0, start - 7)
+    while True:  # the leftmost prefix that ends at `start` and starts a word
+        m = _PREFIX_RE.search(lower, pos, start)
         if m is None:
-            continue
+            return start, None
+        pos = m.start()
         if pos > 0 and (lower[pos - 1].isalnum() or lower[pos - 1] == "$"):
+            pos += 1
             continue
         return pos, _PREFIX_CURRENCY[m.group(0).strip().replace(" ", "")]
-    return start, None
 
 
 def _with_suffix(text: str, lower: str, raw: str, start: int, end: int) -> Amount | None:
@@ -307,7 +313,7 @@ _CJK_CURRENCY_CHARS = frozenset("원달러엔위안유로円元")
 
 
 def _cjk(text: str) -> list[Amount]:
-    if _CJK_CURRENCY_CHARS.isdisjoint(text):
+    if text.isascii() or _CJK_CURRENCY_CHARS.isdisjoint(text):
         return []
     amounts = []
     for m in _CJK.finditer(text):

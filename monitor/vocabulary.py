@@ -18,6 +18,7 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +35,12 @@ _DOT_LOOKALIKES = str.maketrans(
 )
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u00a0": " "})
 _TOKEN = re.compile(r"[0-9A-Za-z\u00c0-\u024f]+|[\uac00-\ud7a3]+|[\u3040-\u30ff\u4e00-\u9fff]+")
+_TOKEN_SPLIT = re.compile(f"({_TOKEN.pattern})")
 _HANGUL_OR_CJK = re.compile(r"[\uac00-\ud7a3\u3040-\u30ff\u4e00-\u9fff]")
 
 
 _SPECIAL_CHARS = re.compile("[\u318d\u119e\u30fb\u2027\uff65\u2219\u2018\u2019\u201c\u201d\u00a0]")
 _SPECIAL_MAP = {**{chr(k): v for k, v in _DOT_LOOKALIKES.items()}, **{chr(k): v for k, v in _QUOTES.items()}}
-_SPACES = re.compile(r"\s+")
 
 
 def _replace_special(match: re.Match[str]) -> str:
@@ -55,7 +56,7 @@ def normalize_text(text: str) -> str:
         text = _SPECIAL_CHARS.sub(_replace_special, text)
         if not unicodedata.is_normalized("NFKC", text):
             text = _SPECIAL_CHARS.sub(_replace_special, unicodedata.normalize("NFKC", text))
-    return _SPACES.sub(" ", text).strip()
+    return " ".join(text.split())  # str.split and the regex \s agree on what whitespace is
 
 
 def _key(name: str) -> str:
@@ -162,14 +163,10 @@ class Vocabulary:
         if words is None or starts is None:
             words, starts = tokenize(text.lower())
         first_tokens = self._first_tokens
-        has_cjk = _HANGUL_OR_CJK.search(text) is not None
-        present = first_tokens.keys() & set(words)
-        if not present and not has_cjk:
-            return []
-        if has_cjk:
-            candidates = [i for i, w in enumerate(words) if w in present or _HANGUL_OR_CJK.match(w)]
+        if not text.isascii() and _HANGUL_OR_CJK.search(text) is not None:
+            candidates = [i for i, w in enumerate(words) if w in first_tokens or _HANGUL_OR_CJK.match(w)]
         else:
-            candidates = [i for i, w in enumerate(words) if w in present]
+            candidates = [i for i, w in enumerate(words) if w in first_tokens]
         mentions: list[Mention] = []
         next_free = 0
         for i in candidates:
@@ -244,15 +241,11 @@ class Vocabulary:
 
 def tokenize(lower: str) -> tuple[list[str], list[int]]:
     """Words of a lowercased text (Latin, Hangul and CJK runs) and where each starts."""
-    words = _TOKEN.findall(lower)
-    starts = []
-    cursor = 0
-    find = lower.find
-    for word in words:
-        cursor = find(word, cursor)
-        starts.append(cursor)
-        cursor += len(word)
-    return words, starts
+    # Splitting on the words (kept) alternates gaps and words; the running total of their lengths
+    # gives every word's offset without a Python-level loop.
+    pieces = _TOKEN_SPLIT.split(lower)
+    offsets = list(accumulate(map(len, pieces)))
+    return pieces[1::2], offsets[0:-1:2]
 
 
 def _exact_case(alias: str) -> str | None:
