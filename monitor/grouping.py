@@ -27,7 +27,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
+from functools import cached_property, lru_cache
 from itertools import pairwise
 from typing import Any, Protocol
 
@@ -50,12 +50,23 @@ _MAX_PARTIES = 12
 # Text normalisation
 
 
+class _CombiningMarks(dict[int, int | None]):
+    """A `str.translate` table that deletes combining marks, filled in as characters are met."""
+
+    def __missing__(self, codepoint: int) -> int | None:
+        kept = None if unicodedata.combining(chr(codepoint)) else codepoint
+        self[codepoint] = kept
+        return kept
+
+
+_WITHOUT_COMBINING = _CombiningMarks()
+
+
 def fold(text: str) -> str:
     """Lower-case, accent-free, ASCII-quoted text: the form every comparison works on."""
     if text.isascii():  # most headlines: nothing to decompose (and this is on every item's path)
         return text.lower()
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = unicodedata.normalize("NFKD", text).translate(_WITHOUT_COMBINING)
     text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
     return text.replace("–", "-").replace("—", "-").lower()
 
@@ -192,7 +203,10 @@ _MONEY_BEFORE = re.compile(
     r"\s?" + _NUM + r"(?:\s?" + _SCALES + r"\b)?",
     re.I,
 )
-_MONEY_AFTER = re.compile(_NUM + r"\s?" + _SCALES + r"?\s?(won|dollars|euros?|yen|yuan|rupees|francs|pounds)\b", re.I)
+# (?=\d) lets the regex engine skip ahead to digits instead of trying the pattern at every position
+_MONEY_AFTER = re.compile(
+    r"(?=\d)" + _NUM + r"\s?" + _SCALES + r"?\s?(won|dollars|euros?|yen|yuan|rupees|francs|pounds)\b", re.I
+)
 _MIN_DEAL_USD = 1e6  # "$63.50 per share" is not a deal value
 
 
@@ -264,7 +278,6 @@ press release health healthcare medical research technology technologies life in
 """
 )
 _NAME_TOKEN = re.compile(r"[^\W_][\w&'.-]*", re.U)
-_POSSESSIVE = re.compile(r"('s|')$")
 _NAME_SPLIT = re.compile(r"[-/]")
 _YEAR = re.compile(r"^(19|20)\d\d$")
 
@@ -273,12 +286,27 @@ def salient_names(text: str) -> tuple[str, ...]:
     """Capitalised words, acronyms and long numbers, folded, in order of first appearance."""
     seen: dict[str, None] = {}
     for raw in _NAME_TOKEN.findall(text):
-        raw = _POSSESSIVE.sub("", raw.rstrip(".-'"))
-        for part in _NAME_SPLIT.split(raw):
-            token = _name_form(part)
-            if token and token not in seen:
+        for token in _name_parts(raw):
+            if token not in seen:
                 seen[token] = None
     return tuple(seen)[:_MAX_NAMES]
+
+
+# Both caches: news repeats its words, and these ran a few hundred times per fingerprint.
+@lru_cache(maxsize=65_536)
+def _name_parts(raw: str) -> tuple[str, ...]:
+    """The name forms in one raw token: "Lonza's" -> ("lonza",), "Samsung-Lonza" -> both."""
+    bare = _without_possessive(raw.rstrip(".-'"))
+    return tuple(token for token in map(_name_form, _NAME_SPLIT.split(bare)) if token)
+
+
+@lru_cache(maxsize=65_536)
+def _party_token(raw: str) -> str:
+    return _name_form(_without_possessive(raw.rstrip(".-'"))) if raw[0].isalnum() else ""
+
+
+def _without_possessive(word: str) -> str:
+    return word[:-2] if word.endswith("'s") else word[:-1] if word.endswith("'") else word
 
 
 _PHRASE_TOKEN = re.compile(r"[^\W_][\w&'.]*|[,;:()|\"\n]", re.U)
@@ -291,7 +319,7 @@ def parties(text: str) -> tuple[str, ...]:
     """
     runs: list[list[str]] = [[]]
     for raw in _PHRASE_TOKEN.findall(text):
-        token = _name_form(_POSSESSIVE.sub("", raw.rstrip(".-'"))) if raw[0].isalnum() else ""
+        token = _party_token(raw)
         if token and not token.startswith("#") and token not in _WEAK:
             runs[-1].append(token)
             if raw.endswith((".", "'s", "'", "’s")):
@@ -383,6 +411,35 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("people", r"\b(ceo|cfo|appoint\w*|names new|chief executive|steps? down|resign\w*)\b"),
     )
 )
+# Every match of a kind's pattern contains one of these stems: a substring test (in C) skips the
+# regex scan of a lede that cannot match, which is most kinds for most items.
+_KIND_STEMS: dict[str, tuple[str, ...]] = {
+    "acquisition": ("acqui", "buy", "bought", "purchas", "takeover", "take over", "divest", "sell", "sale of", "sold"),
+    "construction": ("break", "ground", "topping", "construction", "building"),
+    "opening": ("open", "inaugurat", "ribbon", "operations", "unveil"),
+    "closure": ("clos", "shut", "lay", "cut"),
+    "contract": (
+        "contract",
+        "agreement",
+        "deal",
+        "pact",
+        "letter of intent",
+        "mou",
+        "supply",
+        "partner",
+        "collaborat",
+        "tie",
+        "order",
+        "manufactur",
+        "to make",
+        "to produce",
+    ),
+    "investment": ("invest", "expan"),
+    "regulatory": ("fda", "ema", "mfds", "483", "warning letter", "inspection", "approv", "licen", "regulator"),
+    "legal": ("lawsuit", "class action", "settle", "litigation", "sues", "sued", "court"),
+    "earnings": ("earnings", "profit", "quarter", "results", "revenue", "sales", "guidance", "outlook"),
+    "people": ("ceo", "cfo", "appoint", "names new", "chief executive", "step", "resign"),
+}
 _CLOSING = re.compile(
     r"\b(complet\w* (the |its |of )?(\w+ )?(acquisition|purchase|takeover|sale|merger|deal)|"
     r"(acquisition|purchase|takeover|sale|deal) (is |was |has been )?(completed|closed|finali[sz]ed)|"
@@ -391,6 +448,11 @@ _CLOSING = re.compile(
 )
 _LOI = re.compile(r"\b(letter of intent|loi|mou|memorandum of understanding|term sheet|lettre d.intention)\b")
 _DEFINITIVE = re.compile(r"\b(definitive|final contract|binding contract|formal contract)\b")
+_PHASE_STEMS: dict[str, tuple[str, ...]] = {  # as _KIND_STEMS, for the phase patterns
+    "closing": ("complet", "acquisition", "purchase", "takeover", "sale", "deal", "clos", "finali"),
+    "loi": ("letter of intent", "loi", "mou", "memorandum of understanding", "term sheet", "lettre d"),
+    "definitive": ("definitive", "contract"),
+}
 
 
 def event_kinds(text: str) -> tuple[str, ...]:
@@ -399,7 +461,9 @@ def event_kinds(text: str) -> tuple[str, ...]:
 
 
 def _kinds_of(folded: str) -> tuple[str, ...]:
-    return tuple(kind for kind, pattern in _KINDS if pattern.search(folded))
+    return tuple(
+        kind for kind, pattern in _KINDS if any(stem in folded for stem in _KIND_STEMS[kind]) and pattern.search(folded)
+    )
 
 
 def deal_phase(text: str) -> str:
@@ -408,13 +472,15 @@ def deal_phase(text: str) -> str:
 
 
 def _phase_of(text: str) -> str:
-    if _CLOSING.search(text):
+    closing, loi, definitive = (
+        any(stem in text for stem in _PHASE_STEMS[name]) and pattern.search(text) is not None
+        for name, pattern in (("closing", _CLOSING), ("loi", _LOI), ("definitive", _DEFINITIVE))
+    )
+    if closing:
         return "closing"
-    if _LOI.search(text) and not _DEFINITIVE.search(text):
+    if loi and not definitive:
         return "loi"
-    if _DEFINITIVE.search(text):
-        return "definitive"
-    return ""
+    return "definitive" if definitive else ""
 
 
 # ---------------------------------------------------------------------------------------------

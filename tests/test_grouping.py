@@ -5,6 +5,11 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from monitor import grouping
 from monitor.grouping import (
     MemoryStoryIndex,
     StoryFingerprint,
@@ -178,3 +183,31 @@ def test_assign_story_uses_the_index_and_the_window() -> None:
     assert assign_story(again, index) == (1, "same title")
     later = fp("Korvan Biologics inks manufacturing deal with GSK", url="https://wire.example/view/AEN3", days=90)
     assert assign_story(later, index) == (None, None)
+
+
+# -- the substring prefilter of event kinds -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", [kind for kind, _ in grouping._KINDS])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_every_text_a_kind_pattern_matches_contains_one_of_its_stems(kind: str, data: st.DataObject) -> None:
+    # The stems let _kinds_of skip a pattern's scan; a stem list that misses a form the pattern accepts
+    # would silently drop that kind. Hypothesis writes texts the pattern matches, in every branch.
+    pattern = dict(grouping._KINDS)[kind]
+    text = data.draw(st.from_regex(pattern, fullmatch=True))
+    assert any(stem in text for stem in grouping._KIND_STEMS[kind]), text
+
+
+@pytest.mark.parametrize("phase", ["closing", "loi", "definitive"])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_every_text_a_phase_pattern_matches_contains_one_of_its_stems(phase: str, data: st.DataObject) -> None:
+    pattern = {"closing": grouping._CLOSING, "loi": grouping._LOI, "definitive": grouping._DEFINITIVE}[phase]
+    text = data.draw(st.from_regex(pattern, fullmatch=True))
+    assert any(stem in text for stem in grouping._PHASE_STEMS[phase]), text
+
+
+def test_kind_stems_skip_what_cannot_match() -> None:
+    assert grouping._kinds_of("the company posted a loss and named a new chair") == ()
+    assert grouping._kinds_of("lonza to acquire a plant; construction begins") == ("acquisition", "construction")
