@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from monitor.money import StatedValue, find_amounts, pick_value
+from monitor.regexes import scanning
 from monitor.types import LABELS, Classification, Entities, Label
 from monitor.vocabulary import Mention, Vocabulary, VocabularyError, load_vocabulary, normalize_text, tokenize
 
@@ -195,7 +196,7 @@ def _build_doc(title: str, summary: str, vocabulary: Vocabulary) -> _Doc:
     return _Doc(title, summary, vocabulary)
 
 
-_SENTENCE_END = re.compile(r"[.!?]['\"”]? (?=['\"“(]?[A-Z0-9])|\s[*•]\s|\s--?\s(?=[A-Z])")
+_SENTENCE_END = scanning(r"[.!?]['\"”]? (?=['\"“(]?[A-Z0-9])|\s[*•]\s|\s--?\s(?=[A-Z])")
 _ABBREVIATION = re.compile(
     r"(?:\b[A-Z]|\b(?:Inc|Co|Corp|Ltd|No|Jr|Sr|St|Mr|Ms|Dr|vs|approx|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov"
     r"|Dec|U\.S|U\.K|N\.C|Md|Mass|Calif|Ill|Tenn|Ind|Mich|Fla|Ga|Pa|Va|Wash|Conn|Ariz|Colo|Tex))$"
@@ -244,7 +245,7 @@ class _Rule:
         # and check the word boundary in Python instead (matches are rare, positions are many).
         stripped = _strip_leading_boundaries(pattern)
         self.bounded = stripped is not None
-        self.regex = re.compile(stripped if stripped is not None else pattern)
+        self.regex = scanning(stripped if stripped is not None else pattern)
         words = triggers.split()
         self.subs = tuple(w for w in words if not _TRIGGER_WORD.fullmatch(w))
         self.keys = frozenset(_trigger_key(w) for w in words if _TRIGGER_WORD.fullmatch(w))
@@ -1127,7 +1128,7 @@ _UNDISCLOSED = _anchored(
     r"drugmaker) (?:company|firm)?",
     "undisclosed unnamed unidentified anonymous a an big u us european asian japanese chinese korean",
 )
-_DECLARED_CDMO = re.compile(
+_DECLARED_CDMO = scanning(
     r"(?:CDMO|CMO|CRDMO|[Cc]ontract manufacturer|"
     r"[Cc]ontractor)(?: giant)? (?P<a>[A-Z][\w&.'-]*(?: [A-Z][\w&.'-]*){0,3})"
     r"|(?P<b>[A-Z][\w&.'-]*(?: [A-Z][\w&.'-]*){0,3}),? (?:an?|the) (?:[\w-]+ ){0,6}?(?:CDMO|CMO|CRDMO|contract"
@@ -1148,7 +1149,7 @@ _SITE_AFTER = re.compile(
     r"at) (?:the )?(?P<p>[A-Z][\w.'-]+(?:[ -][A-Z][\w.'-]+){0,3}"
     r"(?:, (?:[A-Z][\w.]+)(?: [A-Z][\w.]+)?)?)"
 )
-_SITE_BEFORE = re.compile(
+_SITE_BEFORE = scanning(
     r"(?:in|at) (?:its |the |a )?(?P<p>[A-Z][\w.'-]+(?:[ -][A-Z][\w.'-]+){0,2}(?:, [A-Z][\w.]+(?: [A-Z][\w.]+)?)?)"
     r",? (?:[\w-]+ ){0,3}?(?:facility|plant|site|campus|factory|Bio Campus)"
 )
@@ -1162,7 +1163,7 @@ def _occurrences(text: str, word: str) -> Iterator[int]:
         pos = text.find(word, pos + 1)
 
 
-_PLANT_NUMBER = re.compile(r"\bPlant \d\b|\b\d(?:st|nd|rd|th) plant\b")
+_PLANT_NUMBER = scanning(r"\bPlant \d\b|\b\d(?:st|nd|rd|th) plant\b")
 _MODALITIES: tuple[tuple[str, _Rule], ...] = (
     ("ADC", _anchored(r"antibody[- ]drug conjugate|\badcs?\b|bioconjugat\w*", "antibody adc adcs bioconjugat")),
     (

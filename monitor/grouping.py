@@ -31,6 +31,7 @@ from functools import cached_property, lru_cache
 from itertools import pairwise
 from typing import Any, Protocol
 
+from monitor.regexes import scanning
 from monitor.types import Classification, ParsedItem
 from monitor.urls import canonical_url
 
@@ -376,7 +377,7 @@ def name_weight(token: str) -> float:
 # These patterns read folded (lower-case) text, so they need no re.IGNORECASE, which made them several
 # times slower (every position compared case-insensitively).
 _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (kind, re.compile(pattern))
+    (kind, scanning(pattern))
     for kind, pattern in (
         (
             "acquisition",
@@ -440,14 +441,14 @@ _KIND_STEMS: dict[str, tuple[str, ...]] = {
     "earnings": ("earnings", "profit", "quarter", "results", "revenue", "sales", "guidance", "outlook"),
     "people": ("ceo", "cfo", "appoint", "names new", "chief executive", "step", "resign"),
 }
-_CLOSING = re.compile(
+_CLOSING = scanning(
     r"\b(complet\w* (the |its |of )?(\w+ )?(acquisition|purchase|takeover|sale|merger|deal)|"
     r"(acquisition|purchase|takeover|sale|deal) (is |was |has been )?(completed|closed|finali[sz]ed)|"
     r"clos(es|ed|ing) (the |its |of )?(\w+ )?(acquisition|purchase|takeover|sale|deal)|"
     r"finali[sz]\w* (the |its )?(acquisition|purchase|takeover))\b"
 )
-_LOI = re.compile(r"\b(letter of intent|loi|mou|memorandum of understanding|term sheet|lettre d.intention)\b")
-_DEFINITIVE = re.compile(r"\b(definitive|final contract|binding contract|formal contract)\b")
+_LOI = scanning(r"\b(letter of intent|loi|mou|memorandum of understanding|term sheet|lettre d.intention)\b")
+_DEFINITIVE = scanning(r"\b(definitive|final contract|binding contract|formal contract)\b")
 _PHASE_STEMS: dict[str, tuple[str, ...]] = {  # as _KIND_STEMS, for the phase patterns
     "closing": ("complet", "acquisition", "purchase", "takeover", "sale", "deal", "clos", "finali"),
     "loi": ("letter of intent", "loi", "mou", "memorandum of understanding", "term sheet", "lettre d"),
