@@ -20,6 +20,7 @@ Thresholds were chosen by measurement on the labelled corpus (`python -m monitor
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 import struct
@@ -488,6 +489,9 @@ def _phase_of(text: str) -> str:
 # Fingerprint
 
 
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
+
+
 @dataclass(frozen=True)
 class StoryFingerprint:
     """Everything `same_story` needs about one item; `to_dict` is what the store keeps."""
@@ -513,6 +517,11 @@ class StoryFingerprint:
     def keys(self) -> tuple[str, ...]:
         """`index_keys(self)`, computed once: the batch read, the lookup and the write all need them."""
         return index_keys(self)
+
+    @cached_property
+    def stored(self) -> str:
+        """`to_dict` as compact JSON: what the story index writes."""
+        return _COMPACT_JSON.encode(self.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
         return {

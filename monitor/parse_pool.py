@@ -210,7 +210,10 @@ def analyse(item: ParsedItem, now: datetime, vocabulary: Vocabulary) -> Analysis
     """An item's classification, its story fingerprint when it is flagged, and its canonical link."""
     result = classify(item.title, item.summary, vocabulary)
     link = canonical_url(item.url) if item.url else None
-    return result, fingerprint(item, result, now) if result.flagged else None, link
+    fp = fingerprint(item, result, now) if result.flagged else None
+    if fp is not None:  # computed here, in a worker, and pickled with it: the storing process only writes them
+        _ = fp.keys, fp.stored
+    return result, fp, link
 
 
 def _analyse_chunk(items: list[ParsedItem], now: datetime, vocabulary_paths: tuple[str, ...]) -> list[Analysis]:

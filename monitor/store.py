@@ -43,9 +43,29 @@ def make_engine(db: str) -> Engine:
         if engine.dialect.name == "sqlite":
             _configure_sqlite(engine)
         SQLModel.metadata.create_all(engine)
+        _upkeep_indexes(engine)
     except SQLAlchemyError as exc:
         raise StorageError(f"cannot open the database {db!r}: {exc}") from exc
     return engine
+
+
+# Indexes replaced by a later version; dropped when a database made by an earlier one is opened.
+_OBSOLETE_INDEXES = ("ix_story_key_key_seen",)  # became the covering ix_story_key_lookup
+
+
+def _upkeep_indexes(engine: Engine) -> None:
+    """Create indexes a database made by an earlier version lacks; drop the ones replaced since.
+
+    `create_all` creates missing tables with their indexes but leaves existing tables alone. Indexes
+    change no data, so they can follow the code without a migration step (columns cannot).
+    """
+    with engine.begin() as connection:
+        for table in SQLModel.metadata.sorted_tables:
+            for index in table.indexes:
+                index.create(connection, checkfirst=True)
+        if engine.dialect.name == "sqlite":
+            for name in _OBSOLETE_INDEXES:
+                connection.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -230,7 +250,11 @@ def count_story_item(session: Session, story_id: int, now: datetime, outlets: st
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return _ENCODER.encode(value)
+
+
+# Built once: json.dumps with options builds an encoder per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
 
 
 def story_items(session: Session, story_id: int) -> list[Item]:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlmodel import Session, SQLModel, create_engine
 
 from monitor.grouping import StoryFingerprint, assign_story, fingerprint, index_keys
-from monitor.story_index import SqlStoryIndex
+from monitor.store import make_engine
+from monitor.story_index import _NEWEST_ROWS, SqlStoryIndex
 from monitor.types import Classification, ParsedItem
 
 T0 = datetime(2025, 6, 1, tzinfo=UTC)
@@ -98,3 +100,18 @@ def test_a_prefetched_batch_answers_like_the_per_item_query(tmp_path: Path) -> N
     plain, prefetched = group(prefetch=False), group(prefetch=True)
     assert prefetched == plain
     assert sum(len(a) for a in plain) > len(batch)  # the archive is crowded enough to rank and cut
+
+
+def test_a_database_made_before_the_covering_index_gets_it_on_opening(tmp_path: Path) -> None:
+    db = tmp_path / "old.db"
+    make_engine(str(db)).dispose()
+    with sqlite3.connect(db) as conn:  # what version 1 of the schema had
+        conn.execute("DROP INDEX ix_story_key_lookup")
+        conn.execute("CREATE INDEX ix_story_key_key_seen ON story_key (key, seen_at)")
+    make_engine(str(db)).dispose()
+    with sqlite3.connect(db) as conn:
+        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        plan = conn.execute(f"EXPLAIN QUERY PLAN {_NEWEST_ROWS}", ("k", "2025-01-01", 16)).fetchall()
+    assert "ix_story_key_lookup" in names
+    assert "ix_story_key_key_seen" not in names
+    assert "COVERING INDEX ix_story_key_lookup" in str(plan)
