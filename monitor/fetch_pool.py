@@ -72,7 +72,7 @@ def iter_fetch(
             for index in interleave_by_host(jobs)
         }
         for future in as_completed(futures):
-            yield futures[future], future.result()
+            yield futures.pop(future), future.result()  # popped: a body is not kept after it is handed over
 
 
 def fetch_all(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -103,9 +104,10 @@ def poll(pipeline: Pipeline, names: Sequence[str] | None = None, *, notify: bool
     """Poll the due feeds (or the named ones), store what is new and enqueue alerts.
 
     Fetches run in threads (a per-host limit keeps it polite) and each changed body is handed to the
-    parse pool (parsing and classification on every core) as soon as it arrives; feeds whose fetch
-    failed or found nothing new are recorded in one transaction, then each changed feed is stored in
-    its own, in fetch order, while later ones are still being parsed.
+    parse pool (parsing and classification on every core) as soon as it arrives. Between arrivals, the
+    feeds parsed so far are stored, in fetch order: storing overlaps fetching and parsing, and a body or
+    a parsed feed is held only until it is stored. Feeds whose fetch failed or found nothing new are
+    recorded together at the end, in one transaction.
     """
     now = pipeline.clock()
     with store.transaction(pipeline.engine) as session:
@@ -115,7 +117,16 @@ def poll(pipeline: Pipeline, names: Sequence[str] | None = None, *, notify: bool
     jobs = [FetchJob(s.url, s.etag, s.last_modified) for s in snapshots]
     pool = shared_pool() if len(snapshots) >= MIN_BATCH else None
     quiet: list[tuple[int, FetchResult | FeedError, str | None]] = []
-    parsing: list[tuple[int, FetchResult, str, Future[ParseOutcome] | ParseOutcome]] = []
+    parsing: deque[_Parsing] = deque()
+    results: dict[int, PollResult] = {}
+
+    def store_parsed(wait: bool) -> None:
+        for batch in _ready_batches(parsing, wait=wait):
+            with store.transaction(pipeline.engine) as session:
+                for index, outcome, body_hash, parsed in batch:
+                    results[index] = _store_parsed(pipeline, session, snapshots[index], outcome, body_hash, parsed,
+                                                   notify=notify)  # fmt: skip
+
     for index, outcome in iter_fetch(pipeline.http, jobs, allow_private=pipeline.allow_private):
         snap = snapshots[index]
         if isinstance(outcome, FeedError) or outcome.status == 304:
@@ -128,12 +139,9 @@ def poll(pipeline: Pipeline, names: Sequence[str] | None = None, *, notify: bool
         job = ParseJob(outcome.body, outcome.final_url, outcome.headers, snap.timezone,
                        classify_with=pipeline.vocabulary_paths)  # fmt: skip
         parsing.append((index, outcome, body_hash, pool.submit(job, now) if pool else parse_job(job, now)))
-    results = _record_quiet(pipeline, snapshots, quiet, now)
-    for batch in _ready_batches(parsing):
-        with store.transaction(pipeline.engine) as session:
-            for index, outcome, body_hash, parsed in batch:
-                results[index] = _store_parsed(pipeline, session, snapshots[index], outcome, body_hash, parsed,
-                                               notify=notify)  # fmt: skip
+        store_parsed(wait=False)
+    results.update(_record_quiet(pipeline, snapshots, quiet, now))
+    store_parsed(wait=True)
     return [results[i] for i in range(len(snapshots))]
 
 
@@ -142,24 +150,30 @@ _Parsing = tuple[int, FetchResult, str, Future[ParseOutcome] | ParseOutcome]
 
 
 def _ready_batches(
-    parsing: list[_Parsing],
+    parsing: deque[_Parsing], *, wait: bool
 ) -> Iterator[list[tuple[int, FetchResult, str, ParseOutcome]]]:
-    """Changed feeds in fetch order, grouped: the next one (waited for) and those already parsed after it.
+    """Take changed feeds off the front of `parsing`, in fetch order, grouped for one transaction each.
 
+    A group is the next feed and those already parsed after it (at most MAX_FEEDS_PER_TRANSACTION);
+    with `wait`, the next feed is waited for, otherwise taking stops at the first one still parsing.
     One transaction per group rather than per feed: a commit with synchronous=FULL costs an fsync
     (~20 ms here), a thousand of them a cold poll's worth of seconds. A group never waits for a slow
     parse, so items reach the database (and Slack) as soon as they would one feed at a time.
     """
-    position = 0
-    while position < len(parsing):
+    while parsing:
+        if not wait and _still_parsing(parsing[0]):
+            return
         batch: list[tuple[int, FetchResult, str, ParseOutcome]] = []
-        for index, outcome, body_hash, pending in parsing[position : position + MAX_FEEDS_PER_TRANSACTION]:
-            if batch and isinstance(pending, Future) and not pending.done():
-                break
+        while parsing and len(batch) < MAX_FEEDS_PER_TRANSACTION and not (batch and _still_parsing(parsing[0])):
+            index, outcome, body_hash, pending = parsing.popleft()
             parsed = pending.result() if isinstance(pending, Future) else pending
             batch.append((index, outcome, body_hash, parsed))
-        position += len(batch)
         yield batch
+
+
+def _still_parsing(entry: _Parsing) -> bool:
+    pending = entry[3]
+    return isinstance(pending, Future) and not pending.done()
 
 
 def _record_quiet(
