@@ -304,7 +304,18 @@ def entry_time(entry: Any, *, tz: ZoneInfo, now: datetime) -> datetime | None:
 
 
 def parse_date(raw: str, parsed: time.struct_time | None, tz: ZoneInfo) -> datetime | None:
-    """A feed date string -> aware UTC datetime; naive times are read in `tz`."""
+    """A feed date string -> aware UTC datetime; naive times are read in `tz`.
+
+    A date Python cannot represent (feedparser turns "31 Dec 9999 23:00 -0500" into year 10000) is no
+    date at all, like an unreadable one: the item keeps its other fields.
+    """
+    try:
+        return _parse_date(raw, parsed, tz)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def _parse_date(raw: str, parsed: time.struct_time | None, tz: ZoneInfo) -> datetime | None:
     raw = raw.strip()
     naive = not _TZ_SUFFIX.search(raw)
     if parsed is not None and not naive:

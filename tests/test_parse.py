@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from monitor.errors import ParseError
-from monitor.parse import parse_feed
+from monitor.parse import parse_feed, parse_feed_with_feedparser
 from monitor.text import plain_text
 from tests.servers import rss
 
@@ -94,6 +95,17 @@ def test_dates_honour_the_feed_timezone_only_when_naive(raw: str, timezone: str,
 def test_far_future_dates_are_dropped() -> None:
     (item,) = parse(rss([{"title": "t", "guid": "g", "pubDate": "Mon, 01 Jan 2035 00:00:00 GMT"}])).items
     assert item.published is None
+
+
+@pytest.mark.parametrize(
+    "raw", ["Fri, 31 Dec 9999 23:00:00 -0500", "9999-12-31T23:30:00-05:00", "Sat, 01 Jan 10000 00:00:00 GMT"]
+)
+@pytest.mark.parametrize("parser", [parse_feed, parse_feed_with_feedparser])
+def test_dates_past_what_python_can_hold_leave_the_item_undated(raw: str, parser: Any) -> None:
+    # feedparser converts the first two to year 10000 in UTC; datetime raised ValueError from parse_feed
+    body = rss([{"title": "t", "guid": "g", "pubDate": raw}, {"title": "u", "guid": "h"}]).encode()
+    feed = parser(body, final_url="https://x.example/rss", headers={}, now=NOW)
+    assert [(item.title, item.published) for item in feed.items] == [("t", None), ("u", None)]
 
 
 def test_entries_without_id_or_link_get_a_content_key_and_duplicates_collapse() -> None:
