@@ -36,6 +36,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import compress
 
 from monitor.money import StatedValue, find_amounts, pick_value
 from monitor.regexes import scanning
@@ -143,11 +144,8 @@ class _Doc:
 def _positions(words: list[str], starts: list[int]) -> dict[str, list[int]]:
     """Trigger key -> offsets of the words it stands for (the word itself, or its first 4 or 5 letters)."""
     positions: dict[str, list[int]] = {}
-    keys_of = _WORD_KEYS.get
-    for word, start in zip(words, starts, strict=True):
-        keys = keys_of(word)
-        if keys is None:
-            keys = _word_keys(word)
+    keys_per_word = list(map(_WORD_KEYS.__getitem__, words))  # looked up in C; most words have no key
+    for keys, start in compress(zip(keys_per_word, starts, strict=True), keys_per_word):
         for key in keys:
             found = positions.get(key)
             if found is None:
@@ -157,19 +155,21 @@ def _positions(words: list[str], starts: list[int]) -> dict[str, list[int]]:
     return positions
 
 
-def _word_keys(word: str) -> tuple[str, ...]:
-    """The trigger keys a word stands for, remembered (news reuses a few thousand words)."""
-    if len(word) <= 4:
-        keys: tuple[str, ...] = (word,) if word in _TRIGGER_KEYS else ()
-    else:  # a longer word is its first 4 or 5 letters (a 5-letter word is its own first 5)
-        keys = tuple(key for key in (word[:4], word[:5]) if key in _TRIGGER_KEYS)
-    if len(_WORD_KEYS) >= _WORD_KEYS_LIMIT:
-        _WORD_KEYS.clear()
-    _WORD_KEYS[word] = keys
-    return keys
+class _KeysOfWords(dict[str, tuple[str, ...]]):
+    """word -> the trigger keys it stands for, filled as words are met (news reuses a few thousand)."""
+
+    def __missing__(self, word: str) -> tuple[str, ...]:
+        if len(word) <= 4:
+            keys: tuple[str, ...] = (word,) if word in _TRIGGER_KEYS else ()
+        else:  # a longer word is its first 4 or 5 letters (a 5-letter word is its own first 5)
+            keys = tuple(key for key in (word[:4], word[:5]) if key in _TRIGGER_KEYS)
+        if len(self) >= _WORD_KEYS_LIMIT:
+            self.clear()
+        self[word] = keys
+        return keys
 
 
-_WORD_KEYS: dict[str, tuple[str, ...]] = {}
+_WORD_KEYS = _KeysOfWords()
 _WORD_KEYS_LIMIT = 200_000
 
 

@@ -36,6 +36,7 @@ _DOT_LOOKALIKES = str.maketrans(
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u00a0": " "})
 _TOKEN = re.compile(r"[0-9A-Za-z\u00c0-\u024f]+|[\uac00-\ud7a3]+|[\u3040-\u30ff\u4e00-\u9fff]+")
 _TOKEN_SPLIT = re.compile(f"({_TOKEN.pattern})")
+_ASCII_TOKEN_SPLIT = re.compile("([0-9A-Za-z]+)")  # the same on ASCII text, in one simple class
 _HANGUL_OR_CJK = re.compile(r"[\uac00-\ud7a3\u3040-\u30ff\u4e00-\u9fff]")
 
 
@@ -243,7 +244,7 @@ def tokenize(lower: str) -> tuple[list[str], list[int]]:
     """Words of a lowercased text (Latin, Hangul and CJK runs) and where each starts."""
     # Splitting on the words (kept) alternates gaps and words; the running total of their lengths
     # gives every word's offset without a Python-level loop.
-    pieces = _TOKEN_SPLIT.split(lower)
+    pieces = (_ASCII_TOKEN_SPLIT if lower.isascii() else _TOKEN_SPLIT).split(lower)
     offsets = list(accumulate(map(len, pieces)))
     return pieces[1::2], offsets[0:-1:2]
 
