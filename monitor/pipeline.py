@@ -338,7 +338,7 @@ def ingest_entries(
     fps = {i: e.fingerprint or fingerprint(e.item, c, now) for i, (e, c) in enumerate(fresh) if c.flagged}
     index = SqlStoryIndex(session)
     index.prefetch(list(fps.values()), DEFAULT_WINDOW)  # one read for the whole batch's story lookups
-    plain_rows: list[dict[str, object]] = []
+    plain_rows: list[store.ItemRow] = []
     for position, (entry, classification) in enumerate(fresh):
         parsed, feed_id = entry.item, entry.feed.id
         assert feed_id is not None
@@ -354,8 +354,8 @@ def ingest_entries(
             continue
         counts.flagged += 1
 
-        def store_item(story_id: int, row: dict[str, object] = row) -> int:
-            return store.insert_item(session, {**row, "story_id": story_id})
+        def store_item(story_id: int, row: store.ItemRow = row) -> int:
+            return store.insert_item(session, row._replace(story_id=story_id))
 
         story_id = place_in_story(pipeline, session, index, entry, classification, link in links, same_link, now,
                                   policy, counts, store_item, fps[position])  # fmt: skip
@@ -377,23 +377,23 @@ def _known(session: Session, batch: Sequence[Entry]) -> set[tuple[int, str]]:
 
 def _item_row(
     feed_id: int, parsed: ParsedItem, classification: Classification, now: datetime, link: str | None
-) -> dict[str, object]:
-    return {
-        "feed_id": feed_id,
-        "guid": parsed.guid,
-        "url": parsed.url,
-        "canonical_url": link,
-        "title": parsed.title,
-        "summary": parsed.summary,
-        "source": parsed.source,
-        "published_at": parsed.published,
-        "first_seen_at": now,
-        "labels": ",".join(classification.labels),
-        "entities": store.dumps(classification.entities.to_dict()),
-        "evidence": store.dumps({k: list(v) for k, v in classification.evidence.items()}),
-        "classifier_version": CLASSIFIER_VERSION,
-        "story_id": None,
-    }
+) -> store.ItemRow:
+    return store.ItemRow(
+        feed_id=feed_id,
+        guid=parsed.guid,
+        url=parsed.url,
+        canonical_url=link,
+        title=parsed.title,
+        summary=parsed.summary,
+        source=parsed.source,
+        published_at=parsed.published,
+        first_seen_at=now,
+        labels=",".join(classification.labels),
+        entities=store.dumps(classification.entities.to_dict()),
+        evidence=store.dumps({k: list(v) for k, v in classification.evidence.items()}),
+        classifier_version=CLASSIFIER_VERSION,
+        story_id=None,
+    )
 
 
 def place_in_story(

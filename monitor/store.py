@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import event, func
 from sqlalchemy.engine import Engine
@@ -50,7 +50,10 @@ def make_engine(db: str) -> Engine:
 
 
 # Indexes replaced by a later version; dropped when a database made by an earlier one is opened.
-_OBSOLETE_INDEXES = ("ix_story_key_key_seen",)  # became the covering ix_story_key_lookup
+_OBSOLETE_INDEXES = (
+    "ix_story_key_key_seen",  # became the covering ix_story_key_lookup
+    "ix_item_feed_id",  # the unique (feed_id, guid) index starts with feed_id
+)
 
 
 def _upkeep_indexes(engine: Engine) -> None:
@@ -174,11 +177,27 @@ def items_by_canonical_url(session: Session, links: set[str]) -> dict[str, int |
 # statement set-up per execution here, more than SQLite itself, and the ingest path runs a few
 # statements per flagged item. Values are converted the way the tables' column types would (`sql_value`).
 
-_ITEM_COLUMNS = (
-    "feed_id", "guid", "url", "canonical_url", "title", "summary", "source", "published_at", "first_seen_at",
-    "labels", "entities", "evidence", "classifier_version", "story_id",
-)  # fmt: skip
-_INSERT_ITEM = f"INSERT INTO item ({', '.join(_ITEM_COLUMNS)}) VALUES ({', '.join('?' * len(_ITEM_COLUMNS))})"
+
+class ItemRow(NamedTuple):
+    """One item table row as the ingest path writes it, in column order (times are UTC-aware)."""
+
+    feed_id: int
+    guid: str
+    url: str | None
+    canonical_url: str | None
+    title: str
+    summary: str
+    source: str
+    published_at: datetime | None
+    first_seen_at: datetime
+    labels: str
+    entities: str
+    evidence: str
+    classifier_version: str
+    story_id: int | None
+
+
+_INSERT_ITEM = f"INSERT INTO item ({', '.join(ItemRow._fields)}) VALUES ({', '.join('?' * len(ItemRow._fields))})"
 
 
 def sql_value(value: Any) -> Any:
@@ -192,25 +211,22 @@ def sql_value(value: Any) -> Any:
     return value
 
 
-_ITEM_TIMES = frozenset({"published_at", "first_seen_at"})
+def _item_params(row: ItemRow) -> tuple[Any, ...]:
+    return (*row[:7], sql_value(row.published_at), sql_value(row.first_seen_at), *row[9:])
 
 
-def _item_params(row: dict[str, Any]) -> tuple[Any, ...]:
-    return tuple(sql_value(row.get(name)) if name in _ITEM_TIMES else row.get(name) for name in _ITEM_COLUMNS)
-
-
-def insert_item(session: Session, row: dict[str, Any]) -> int:
-    """Insert one item row (a dict of column values) and return its id."""
+def insert_item(session: Session, row: ItemRow) -> int:
+    """Insert one item row and return its id."""
     with raw_cursor(session) as cur:
         cur.execute(_INSERT_ITEM, _item_params(row))
         return int(cur.lastrowid)
 
 
-def insert_items(session: Session, rows: list[dict[str, Any]]) -> None:
+def insert_items(session: Session, rows: list[ItemRow]) -> None:
     """Insert many item rows in one statement."""
     if rows:
         with raw_cursor(session) as cur:
-            cur.executemany(_INSERT_ITEM, [_item_params(row) for row in rows])
+            cur.executemany(_INSERT_ITEM, list(map(_item_params, rows)))
 
 
 def insert_story(session: Session, values: dict[str, Any]) -> int:

@@ -72,7 +72,7 @@ class Item(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("feed_id", "guid"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    feed_id: int = Field(foreign_key="feed.id", index=True)
+    feed_id: int = Field(foreign_key="feed.id")  # the (feed_id, guid) unique index serves lookups by feed
     guid: str
     url: str | None = None  # the link as published, tracking parameters removed
     canonical_url: str | None = Field(default=None, index=True)  # one spelling per article, for dedup

@@ -108,10 +108,11 @@ def test_a_database_made_before_the_covering_index_gets_it_on_opening(tmp_path: 
     with sqlite3.connect(db) as conn:  # what version 1 of the schema had
         conn.execute("DROP INDEX ix_story_key_lookup")
         conn.execute("CREATE INDEX ix_story_key_key_seen ON story_key (key, seen_at)")
+        conn.execute("CREATE INDEX ix_item_feed_id ON item (feed_id)")
     make_engine(str(db)).dispose()
     with sqlite3.connect(db) as conn:
         names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
         plan = conn.execute(f"EXPLAIN QUERY PLAN {_NEWEST_ROWS}", ("k", "2025-01-01", 16)).fetchall()
     assert "ix_story_key_lookup" in names
-    assert "ix_story_key_key_seen" not in names
+    assert "ix_story_key_key_seen" not in names and "ix_item_feed_id" not in names
     assert "COVERING INDEX ix_story_key_lookup" in str(plan)
