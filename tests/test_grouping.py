@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -188,23 +189,33 @@ def test_assign_story_uses_the_index_and_the_window() -> None:
 # -- the substring prefilter of event kinds -----------------------------------------------------------
 
 
+def _generous(pattern: re.Pattern[str]) -> str:
+    """The pattern's source without word boundaries or the scanning lookahead: it accepts a superset of
+    the texts (so a stem in all of those is in every real match), and Hypothesis need not filter for
+    boundaries, which made it give up on some seeds."""
+    source = pattern.pattern
+    if source.startswith("(?=["):
+        source = source.split("])(?:", 1)[1][:-1]
+    return source.replace(r"\b", "")
+
+
 @pytest.mark.parametrize("kind", [kind for kind, _ in grouping._KINDS])
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(data=st.data())
 def test_every_text_a_kind_pattern_matches_contains_one_of_its_stems(kind: str, data: st.DataObject) -> None:
     # The stems let _kinds_of skip a pattern's scan; a stem list that misses a form the pattern accepts
     # would silently drop that kind. Hypothesis writes texts the pattern matches, in every branch.
     pattern = dict(grouping._KINDS)[kind]
-    text = data.draw(st.from_regex(pattern, fullmatch=True))
+    text = data.draw(st.from_regex(_generous(pattern), fullmatch=True))
     assert any(stem in text for stem in grouping._KIND_STEMS[kind]), text
 
 
 @pytest.mark.parametrize("phase", ["closing", "loi", "definitive"])
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(data=st.data())
 def test_every_text_a_phase_pattern_matches_contains_one_of_its_stems(phase: str, data: st.DataObject) -> None:
     pattern = {"closing": grouping._CLOSING, "loi": grouping._LOI, "definitive": grouping._DEFINITIVE}[phase]
-    text = data.draw(st.from_regex(pattern, fullmatch=True))
+    text = data.draw(st.from_regex(_generous(pattern), fullmatch=True))
     assert any(stem in text for stem in grouping._PHASE_STEMS[phase]), text
 
 
