@@ -151,25 +151,34 @@ def all_feeds(session: Session) -> list[Feed]:
 
 
 def known_guids(session: Session, feed_id: int, guids: Sequence[str]) -> set[str]:
-    """Which of `guids` the feed already has (one indexed IN query)."""
-    if not guids:
-        return set()
-    query = select(Item.guid).where(Item.feed_id == feed_id, col(Item.guid).in_(list(guids)))
-    return set(session.exec(query))
+    """Which of `guids` the feed already has (indexed IN queries, plain SQL: run once per stored feed)."""
+    found: set[str] = set()
+    unique = list(dict.fromkeys(guids))
+    with raw_cursor(session) as cur:
+        for start in range(0, len(unique), _IN_LIMIT):
+            part = unique[start : start + _IN_LIMIT]
+            marks = ", ".join("?" * len(part))
+            sql = f"SELECT guid FROM item WHERE feed_id = ? AND guid IN ({marks})"
+            found.update(row[0] for row in cur.execute(sql, (feed_id, *part)))
+    return found
 
 
 def items_by_canonical_url(session: Session, links: set[str]) -> dict[str, int | None]:
     """Stored items' canonical links among `links`, each with its story id (None if in no story)."""
     found: dict[str, int | None] = {}
     ordered = sorted(links)
-    for start in range(0, len(ordered), 500):
-        query = select(Item.canonical_url, Item.story_id).where(
-            col(Item.canonical_url).in_(ordered[start : start + 500])
-        )
-        for link, story_id in session.exec(query):
-            if link is not None and (found.get(link) is None):
-                found[link] = story_id
+    with raw_cursor(session) as cur:
+        for start in range(0, len(ordered), _IN_LIMIT):
+            part = ordered[start : start + _IN_LIMIT]
+            marks = ", ".join("?" * len(part))
+            sql = f"SELECT canonical_url, story_id FROM item WHERE canonical_url IN ({marks})"
+            for link, story_id in cur.execute(sql, part):
+                if link is not None and found.get(link) is None:
+                    found[link] = story_id
     return found
+
+
+_IN_LIMIT = 500  # values per IN list (SQLite allows 32,766 parameters; smaller lists plan as well)
 
 
 # -- the ingest path's writes -------------------------------------------------------------------------
