@@ -78,7 +78,7 @@ class ParsedFeed:
     generator: str = ""
     # the items' classifications, aligned with `items`, when a parse worker also classified them; with them
     # the flagged items' story fingerprints (None for the others) and every item's canonical link
-    classifications: tuple[Classification, ...] = ()
+    classifications: tuple[Classification | None, ...] = ()  # None: a known item, not analysed again
     fingerprints: tuple[StoryFingerprint | None, ...] = ()
     links: tuple[str | None, ...] = ()
 

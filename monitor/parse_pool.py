@@ -51,6 +51,9 @@ class ParseJob:
     # classify the items too (with the default vocabulary extended by these files), fingerprint the flagged
     # ones and canonicalise links: the other CPU-heavy stages of a poll, on every core as well
     classify_with: tuple[str, ...] | None = None
+    # guids the feed has stored already: their items are parsed but not analysed (storing skips them);
+    # a changed feed usually repeats most of its items
+    known_guids: frozenset[str] = frozenset()
 
 
 _vocabularies: dict[tuple[str, ...], Vocabulary] = {}
@@ -70,7 +73,10 @@ def parse_job(job: ParseJob, now: datetime) -> ParseOutcome:
         if job.classify_with is None:
             return parsed
         vocabulary = _vocabulary(job.classify_with)
-        analyses = [analyse(item, now, vocabulary) for item in parsed.items]
+        known = job.known_guids
+        analyses: list[tuple[Classification | None, StoryFingerprint | None, str | None]] = [
+            _NOT_ANALYSED if item.guid in known else analyse(item, now, vocabulary) for item in parsed.items
+        ]
         return replace(
             parsed,
             classifications=tuple(a[0] for a in analyses),
@@ -207,6 +213,9 @@ class ParsePool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_NOT_ANALYSED: tuple[None, None, None] = (None, None, None)
 
 
 def analyse(item: ParsedItem, now: datetime, vocabulary: Vocabulary) -> Analysis:

@@ -136,8 +136,9 @@ def poll(pipeline: Pipeline, names: Sequence[str] | None = None, *, notify: bool
         if body_hash == snap.body_hash:
             quiet.append((index, outcome, body_hash))  # many servers ignore validators: unchanged body
             continue
+        known = store.recent_guids(pipeline.engine, snap.id) if snap.body_hash else frozenset()
         job = ParseJob(outcome.body, outcome.final_url, outcome.headers, snap.timezone,
-                       classify_with=pipeline.vocabulary_paths)  # fmt: skip
+                       classify_with=pipeline.vocabulary_paths, known_guids=known)  # fmt: skip
         parsing.append((index, outcome, body_hash, pool.submit(job, now) if pool else parse_job(job, now)))
         store_parsed(wait=False)
     results.update(_record_quiet(pipeline, snapshots, quiet, now))

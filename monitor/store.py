@@ -163,6 +163,19 @@ def known_guids(session: Session, feed_id: int, guids: Sequence[str]) -> set[str
     return found
 
 
+def recent_guids(engine: Engine, feed_id: int, limit: int = 500) -> frozenset[str]:
+    """The guids of a feed's `limit` most recently stored items (a read outside any transaction).
+
+    A poll hands them to the parse worker so the items a changed feed repeats are not classified again;
+    storing checks every guid itself, so an older item missing here only costs its analysis.
+    """
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql(
+            "SELECT guid FROM item WHERE feed_id = ? ORDER BY id DESC LIMIT ?", (feed_id, limit)
+        )
+        return frozenset(row[0] for row in rows)
+
+
 def items_by_canonical_url(session: Session, links: set[str]) -> dict[str, int | None]:
     """Stored items' canonical links among `links`, each with its story id (None if in no story)."""
     found: dict[str, int | None] = {}

@@ -141,6 +141,19 @@ def test_an_unchanged_body_is_not_parsed_again(server: FeedServer, tmp_path: Pat
     assert poller.row().body_hash != body_hash
 
 
+def test_a_changed_body_tells_the_parse_worker_which_items_are_stored(server: FeedServer, tmp_path: Path) -> None:
+    # poll() reads these before handing a changed body over, so repeated items are not classified again
+    server.set("/feed", rss(ITEMS))
+    poller = make_poller(tmp_path, server.url("/feed"))
+    poller.poll_one()
+    feed_id = poller.row().id
+    assert feed_id is not None
+    expected = {item["guid"] for item in ITEMS}
+    assert store.recent_guids(poller.pipeline.engine, feed_id) == expected
+    assert len(store.recent_guids(poller.pipeline.engine, feed_id, limit=1)) == 1
+    assert store.recent_guids(poller.pipeline.engine, feed_id + 1) == frozenset()
+
+
 # -- the server asks us to wait ---------------------------------------------------------------------
 
 

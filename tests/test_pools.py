@@ -11,7 +11,7 @@ from monitor.errors import FetchError, ParseError
 from monitor.fetch import make_client
 from monitor.fetch_pool import FetchJob, fetch_all, interleave_by_host
 from monitor.parse import ParsedFeed
-from monitor.parse_pool import ParseJob, ParsePool
+from monitor.parse_pool import ParseJob, ParsePool, parse_job
 from tests.servers import FeedServer, rss
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -71,3 +71,21 @@ def test_parse_pool_keeps_order_and_turns_failures_into_parse_errors(workers: in
     titles = [o.items[0].title for o in outcomes if isinstance(o, ParsedFeed)]
     assert titles == [f"t{i}" for i in range(10) if i != 3]
     assert isinstance(single, ParsedFeed) and single.items[0].guid == "g5"
+
+
+def test_a_worker_does_not_analyse_items_the_feed_has_stored_already() -> None:
+    body = rss([
+        {"title": "Northwind Biologics signs manufacturing agreement with Arcadia Therapeutics", "guid": "old"},
+        {"title": "Halcyon CDMO breaks ground on fill-finish plant in Raleigh", "guid": "new"},
+    ]).encode()  # fmt: skip
+    job = ParseJob(body, "https://x.example/feed", classify_with=(), known_guids=frozenset({"old"}))
+    parsed = parse_job(job, NOW)
+    assert isinstance(parsed, ParsedFeed)
+    assert [item.guid for item in parsed.items] == ["old", "new"]  # still parsed: storing decides
+    old, new = parsed.classifications
+    assert old is None and parsed.fingerprints[0] is None and parsed.links[0] is None
+    assert new is not None and new.labels == ("plant_milestone",) and parsed.fingerprints[1] is not None
+    everything = parse_job(ParseJob(body, "https://x.example/feed", classify_with=()), NOW)
+    assert isinstance(everything, ParsedFeed)
+    labels = [c.labels if c is not None else None for c in everything.classifications]
+    assert labels == [("cdmo_contract",), ("plant_milestone",)]
