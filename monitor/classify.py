@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 import sys
 from bisect import bisect_right
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import compress
@@ -262,11 +262,12 @@ class _Rule:
     def active(self, doc: _Doc) -> bool:
         return self in doc.active
 
-    def finditer(self, doc: _Doc) -> Iterator[re.Match[str]]:
+    def finditer(self, doc: _Doc) -> Iterable[re.Match[str]]:
+        """Every match in the item, left to right, not overlapping."""
         if self not in doc.active:
-            return _NO_MATCHES
+            return ()
         if self.anchored and self not in doc.substring_active:
-            return self._anchored_matches(doc)
+            return self._anchored_matches(doc, first_only=False)
         if not self.bounded:
             return self.regex.finditer(doc.lower)
         return self._bounded_matches(doc.lower, 0, len(doc.lower))
@@ -302,8 +303,15 @@ class _Rule:
         return self.in_span(doc, 0, doc.title_end)
 
     def first(self, doc: _Doc) -> re.Match[str] | None:
-        """The first match in the whole item."""
-        return next(self.finditer(doc), None)
+        """The first match in the whole item (what `finditer` would give first)."""
+        if self not in doc.active:
+            return None
+        if self.anchored and self not in doc.substring_active:
+            found = self._anchored_matches(doc, first_only=True)
+            return found[0] if found else None
+        if not self.bounded:
+            return self.regex.search(doc.lower)
+        return next(self._bounded_matches(doc.lower, 0, len(doc.lower)), None)
 
     def _starts(self, doc: _Doc) -> list[int]:
         """Where this (anchored) rule's trigger words start in the item, in order."""
@@ -312,15 +320,20 @@ class _Rule:
             return positions[present[0]]  # already in order, each offset once
         return sorted({start for key in present for start in positions[key]})
 
-    def _anchored_matches(self, doc: _Doc) -> Iterator[re.Match[str]]:
+    def _anchored_matches(self, doc: _Doc, *, first_only: bool) -> list[re.Match[str]]:
+        # A list, not a generator: most rules match nowhere, and a call is cheaper than a generator.
         match, lower, last_end = self.regex.match, doc.lower, -1
+        found: list[re.Match[str]] = []
         for start in self._starts(doc):
             if start < last_end:
                 continue
             m = match(lower, start)
             if m is not None:
+                if first_only:
+                    return [m]
+                found.append(m)
                 last_end = m.end()
-                yield m
+        return found
 
     def _bounded_matches(self, text: str, pos: int, endpos: int) -> Iterator[re.Match[str]]:
         search = self.regex.search
@@ -367,7 +380,6 @@ _TRIGGER_KEYS: set[str] = set()  # every rule's keys: the only words worth index
 _RULES_BY_KEY: dict[str, list[_Rule]] = {}
 _RULES_BY_SUBSTRING: dict[str, list[_Rule]] = {}
 _UNTRIGGERED_RULES: list[_Rule] = []
-_NO_MATCHES: Iterator[re.Match[str]] = iter(())
 _TRIGGER_WORD = re.compile(r"[0-9a-z\u00c0-\u024f]+")
 
 
@@ -842,9 +854,15 @@ _FEATURE = _anchored(
 # --- evidence --------------------------------------------------------------------------------
 
 
+def _active(doc: _Doc, rules: list[_Rule]) -> list[_Rule]:
+    """The rules of a list whose triggers occur in the item (skips a call per rule that cannot match)."""
+    active = doc.active
+    return [rule for rule in rules if rule in active]
+
+
 def _contract_evidence(doc: _Doc) -> _Evidence:
     evidence = _Evidence()
-    for pattern in _CONTRACT_STRONG:
+    for pattern in _active(doc, _CONTRACT_STRONG):
         for m in pattern.finditer(doc):
             evidence.strong.append(doc.text[m.start() : m.end()])
     for pattern in (_MAKE_FOR, _SUPPORT_MFG, _PROVIDE_MFG):
@@ -855,7 +873,7 @@ def _contract_evidence(doc: _Doc) -> _Evidence:
         if _cdmo_just_before(doc, m.start()) and _client_marked(doc, m.start(), m.end()):
             evidence.strong.append(doc.text[m.start() : min(m.end() + 40, len(doc.text))].split("\n")[0])
     item_is_acquisition = bool(_ACQUISITION.first(doc))
-    for pattern in _CONTRACT_WEAK:
+    for pattern in _active(doc, _CONTRACT_WEAK):
         for m in pattern.finditer(doc):
             sentence = doc.sentence_of(m.start())
             if _acquisition_deal(doc, sentence):
@@ -895,11 +913,11 @@ def _acquisition_deal(doc: _Doc, sentence: str) -> bool:
 
 def _plant_evidence(doc: _Doc) -> _Evidence:
     evidence = _Evidence()
-    for pattern in _PLANT_STRONG:
+    for pattern in _active(doc, _PLANT_STRONG):
         for m in pattern.finditer(doc):
             if _plant_evidence_ok(doc, m.start(), m.end()):
                 evidence.strong.append(doc.text[m.start() : m.end()])
-    for pattern in _PLANT_WEAK:
+    for pattern in _active(doc, _PLANT_WEAK):
         for m in pattern.finditer(doc):
             if not _plant_evidence_ok(doc, m.start(), m.end()):
                 continue
@@ -908,7 +926,7 @@ def _plant_evidence(doc: _Doc) -> _Evidence:
                 evidence.weak.append(phrase)
             elif _CONCRETE.first(doc) or doc.amounts:
                 evidence.loose.append(phrase)
-    for pattern in _PLANT_BUILD:
+    for pattern in _active(doc, _PLANT_BUILD):
         for m in pattern.finditer(doc):
             if _plant_evidence_ok(doc, m.start(), m.end()):
                 evidence.weak.append(doc.text[m.start() : m.end()])
