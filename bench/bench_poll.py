@@ -10,8 +10,8 @@ is measured in one run against one server:
   (b) cold:  `monitor.pipeline.poll` on a fresh SQLite file (a Pipeline from monitor.app.build_pipeline,
              feeds synced with sync_config): fetch, parse, classify, group, store, for all 50,000 items;
   (c) warm:  the same pipeline polling every feed again: all 304;
-  (d) pools: monitor.fetch_pool and monitor.parse_pool on their own (no database), cold and warm, to show
-             what the pipeline gets once it uses them (it does not yet: see the printed note).
+  (d) pools: monitor.fetch_pool and monitor.parse_pool on their own (no database, no classification),
+             cold and warm: the floor under what the pipeline, which uses them, can reach.
 
 Nothing is monkeypatched. Where the cold poll's time goes is measured by sampling the main thread's stack
 every few milliseconds (stage = the innermost pipeline function on the stack). The feeds are generated
