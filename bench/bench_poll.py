@@ -10,6 +10,8 @@ is measured in one run against one server:
   (b) cold:  `monitor.pipeline.poll` on a fresh SQLite file (a Pipeline from monitor.app.build_pipeline,
              feeds synced with sync_config): fetch, parse, classify, group, store, for all 50,000 items;
   (c) warm:  the same pipeline polling every feed again: all 304;
+      changed: then every feed gains one item on top (a new body of 50 items, 49 of them stored): the
+             steady state of `monitor run`, where stored items must not be analysed again;
   (d) pools: monitor.fetch_pool and monitor.parse_pool on their own (no database, no classification),
              cold and warm: the floor under what the pipeline, which uses them, can reach.
 
@@ -138,8 +140,18 @@ class Entry:
     published: datetime
 
 
-def feed_entries(index: int) -> list[Entry]:
-    """50 entries of feed `index`; about one in ten is a wire story that several feeds carry."""
+def feed_entries(index: int, edition: int = 0) -> list[Entry]:
+    """50 entries of feed `index`; about one in ten is a wire story that several feeds carry.
+
+    Edition 1 is the same feed an hour later: one new entry on top, the oldest gone.
+    """
+    if edition:
+        older = feed_entries(index)
+        rng = random.Random(20_000_000 + index)
+        title, deal = _headline(rng)
+        link = f"https://news{index % 40}.example.com/articles/{index}-new"
+        new = Entry(f"urn:bench:{index}:new", link, title, _summary(rng, title, link, deal), NOW)
+        return [new, *older[:-1]]
     rng = random.Random(index)
     entries = []
     for n in range(ITEMS_PER_FEED):
@@ -183,8 +195,8 @@ def render_atom(index: int, entries: list[Entry]) -> bytes:
     return "".join(parts).encode()
 
 
-def feed_document(index: int) -> tuple[bytes, str]:
-    entries = feed_entries(index)
+def feed_document(index: int, edition: int = 0) -> tuple[bytes, str]:
+    entries = feed_entries(index, edition)
     if index % 5 == 4:
         return render_atom(index, entries), "application/atom+xml; charset=utf-8"
     return render_rss(index, entries), "application/rss+xml; charset=utf-8"
@@ -193,9 +205,10 @@ def feed_document(index: int) -> tuple[bytes, str]:
 # -- the server (its own process, so it does not compete for the benchmark's GIL) ----------------------
 
 
-def _serve(feeds: int, hosts: int, latency: tuple[float, float], bases_out: Any, stop: Any) -> None:
-    documents = {f"/feed/{i}.xml": feed_document(i) for i in range(feeds)}
-    etags = {path: '"' + hashlib.sha1(body).hexdigest()[:16] + '"' for path, (body, _) in documents.items()}
+def _serve(feeds: int, hosts: int, latency: tuple[float, float], bases_out: Any, stop: Any, later: Any) -> None:
+    editions = [{f"/feed/{i}.xml": feed_document(i, edition) for i in range(feeds)} for edition in (0, 1)]
+    tags = [{path: '"' + hashlib.sha1(body).hexdigest()[:16] + '"' for path, (body, _) in docs.items()}
+            for docs in editions]  # fmt: skip
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -206,15 +219,17 @@ def _serve(feeds: int, hosts: int, latency: tuple[float, float], bases_out: Any,
         def do_GET(self) -> None:
             if latency[1] > 0:
                 time.sleep(random.uniform(*latency))
-            found = documents.get(self.path)
+            edition = 1 if later.is_set() else 0
+            found = editions[edition].get(self.path)
             if found is None:
                 self._send(404, b"", "text/plain", {})
                 return
             body, content_type = found
-            if self.headers.get("If-None-Match") == etags[self.path]:
-                self._send(304, b"", content_type, {"ETag": etags[self.path]})
+            etag = tags[edition][self.path]
+            if self.headers.get("If-None-Match") == etag:
+                self._send(304, b"", content_type, {"ETag": etag})
                 return
-            self._send(200, body, content_type, {"ETag": etags[self.path]})
+            self._send(200, body, content_type, {"ETag": etag})
 
         def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str]) -> None:
             self.send_response(status)
@@ -237,15 +252,26 @@ def _serve(feeds: int, hosts: int, latency: tuple[float, float], bases_out: Any,
         server.shutdown()
 
 
+@dataclass
+class Served:
+    """The local servers' base URLs, and a switch to the feeds' next edition (one new item each)."""
+
+    bases: list[str]
+    later: Any
+
+    def next_edition(self) -> None:
+        self.later.set()
+
+
 @contextmanager
-def feed_server(feeds: int, latency: tuple[float, float], hosts: int = 1) -> Iterator[list[str]]:
-    """Base URLs of `hosts` servers on 127.0.0.1, 127.0.0.2, ... (loopback), all serving every feed."""
+def feed_server(feeds: int, latency: tuple[float, float], hosts: int = 1) -> Iterator[Served]:
+    """Servers on 127.0.0.1, 127.0.0.2, ... (loopback), `hosts` of them, all serving every feed."""
     context = multiprocessing.get_context("spawn")
-    bases_queue, stop = context.Queue(), context.Event()
-    process = context.Process(target=_serve, args=(feeds, hosts, latency, bases_queue, stop), daemon=True)
+    bases_queue, stop, later = context.Queue(), context.Event(), context.Event()
+    process = context.Process(target=_serve, args=(feeds, hosts, latency, bases_queue, stop, later), daemon=True)
     process.start()
     try:
-        yield bases_queue.get(timeout=120)
+        yield Served(bases_queue.get(timeout=120), later)
     finally:
         stop.set()
         process.join(timeout=10)
@@ -365,7 +391,7 @@ def _statuses(results: list[Any]) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + (f"; errors e.g. {errors}" if errors else "")
 
 
-def run_pipeline(urls: list[str], workdir: Path) -> tuple[list[Phase], list[Sampler]]:
+def run_pipeline(urls: list[str], workdir: Path, served: Served) -> tuple[list[Phase], list[Sampler]]:
     settings = Settings(db=str(workdir / "bench.db"), allow_private_networks=True, alerts_dir=ROOT / "alerts")
     pipeline = build_pipeline(settings, load_rules(settings.alerts_dir))
     specs = [FeedSpec(name=f"feed-{i}", url=url, interval=timedelta(minutes=30)) for i, url in enumerate(urls)]
@@ -376,8 +402,14 @@ def run_pipeline(urls: list[str], workdir: Path) -> tuple[list[Phase], list[Samp
     names = [spec.name for spec in specs]
     with warm_sampler.running():
         warm, _ = timed("pipeline warm poll (all 304)", lambda: poll(pipeline, names), _statuses)
+    # an hour later: every feed has one new item on top (a changed body; its 49 other items are known)
+    served.next_edition()
+    changed_sampler = Sampler()
+    with changed_sampler.running():
+        changed, _ = timed("pipeline changed poll (1 new item per feed)", lambda: poll(pipeline, names),
+                                 lambda r: f"{_statuses(r)}; {sum(x.new_items for x in r)} new items")  # fmt: skip
     pipeline.http.close()
-    return [cold, warm], [cold_sampler, warm_sampler]
+    return [cold, warm, changed], [cold_sampler, warm_sampler, changed_sampler]
 
 
 def run_pools(urls: list[str], per_host: int) -> tuple[list[Phase], list[int]]:
@@ -428,7 +460,7 @@ def count_items(outcomes: Iterable[Any]) -> int:
 
 def report(feeds: int, latency: str, loop: Phase, pipeline: list[Phase], samplers: list[Sampler], pools: list[Phase],
            worker_peaks: list[int]) -> None:  # fmt: skip
-    cold, warm = pipeline
+    cold, warm = pipeline[:2]
     print(f"\n== {feeds} feeds x {ITEMS_PER_FEED} items on 127.0.0.x, {latency} ==")
     for phase in [loop, *pipeline, *pools]:
         print(f"{phase.name:48s} {phase.seconds:8.2f} s   peak RSS {phase.peak_rss_mib:6.0f} MiB   {phase.note}")
@@ -468,12 +500,12 @@ def main() -> None:
     args = parser.parse_args()
     low, _, high = args.latency_ms.partition("-")
     latency = (float(low) / 1000, float(high or low) / 1000)
-    with feed_server(args.feeds, latency, args.hosts) as bases, tempfile.TemporaryDirectory() as tmp:
-        urls = feed_urls(bases, args.feeds)
-        print(f"serving {args.feeds} feeds on {len(bases)} loopback hosts; running the loop ...", flush=True)
+    with feed_server(args.feeds, latency, args.hosts) as served, tempfile.TemporaryDirectory() as tmp:
+        urls = feed_urls(served.bases, args.feeds)
+        print(f"serving {args.feeds} feeds on {len(served.bases)} loopback hosts; running the loop ...", flush=True)
         loop, _ = timed("loop: feedparser.parse(url), sequential", lambda: run_loop(urls), lambda n: f"{n} items")
         print(f"loop done in {loop.seconds:.1f} s; polling through the pipeline ...", flush=True)
-        pipeline, samplers = run_pipeline(urls, Path(tmp))
+        pipeline, samplers = run_pipeline(urls, Path(tmp), served)
         print("pipeline done; measuring the pools alone ...", flush=True)
         pools, worker_peaks = run_pools(urls, args.per_host)
     where = f"{args.hosts} loopback hosts, per-host limit {args.per_host}"
