@@ -27,7 +27,7 @@ from sqlmodel import Session, SQLModel, create_engine
 
 from monitor.classify import classify
 from monitor.grouping import StoryFingerprint, assign_story, fingerprint, index_keys
-from monitor.story_index import SqlStoryIndex
+from monitor.story_index import SqlStoryIndex, StoryKey
 from monitor.types import ParsedItem
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -80,7 +80,9 @@ def build_archive(path: Path, items: int, bases: list[StoryFingerprint], seed: i
     rng = random.Random(seed)
     began = time.perf_counter()
     conn = sqlite3.connect(path)
-    conn.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; DROP INDEX IF EXISTS ix_story_key_key_seen;")
+    conn.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;")
+    for index in StoryKey.__table__.indexes:  # the story index's own definition, rebuilt after the load
+        conn.execute(f"DROP INDEX IF EXISTS {index.name}")
     step = SPAN_DAYS * 86400 / items
     batch_fp: list[Row] = []
     batch_key: list[KeyRow] = []
@@ -97,9 +99,13 @@ def build_archive(path: Path, items: int, bases: list[StoryFingerprint], seed: i
         if len(batch_fp) >= 20000:
             _flush(conn, batch_fp, batch_key)
     _flush(conn, batch_fp, batch_key)
-    conn.execute("CREATE INDEX ix_story_key_key_seen ON story_key (key, seen_at)")
     conn.commit()
     conn.close()
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        for index in StoryKey.__table__.indexes:
+            index.create(connection)
+    engine.dispose()
     return time.perf_counter() - began
 
 
