@@ -259,9 +259,6 @@ class _Rule:
         if not self.keys and not self.subs:
             _UNTRIGGERED_RULES.append(self)
 
-    def active(self, doc: _Doc) -> bool:
-        return self in doc.active
-
     def finditer(self, doc: _Doc) -> Iterable[re.Match[str]]:
         """Every match in the item, left to right, not overlapping."""
         if self not in doc.active:

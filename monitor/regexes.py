@@ -27,7 +27,7 @@ try:  # CPython 3.11+ (private modules, untyped in typeshed)
 except ImportError:  # pragma: no cover - another implementation: no prefix, same results
     _sre = _parse = None
 
-__all__ = ["first_characters", "scanning"]
+__all__ = ["first_characters", "scanning", "source_of"]
 
 
 def scanning(pattern: str, flags: int = 0) -> re.Pattern[str]:
@@ -36,9 +36,20 @@ def scanning(pattern: str, flags: int = 0) -> re.Pattern[str]:
     if atoms is None:
         return re.compile(pattern, flags)
     try:
-        return re.compile(f"(?=[{''.join(sorted(atoms))}])(?:{pattern})", flags)
+        return re.compile(f"{_PREFIX_START}{''.join(sorted(atoms))}{_PREFIX_END}{pattern})", flags)
     except re.error:  # e.g. inline global flags, which must open the pattern
         return re.compile(pattern, flags)
+
+
+def source_of(pattern: re.Pattern[str]) -> str:
+    """The pattern `scanning` was given (a pattern compiled without a lookahead is its own source)."""
+    source = pattern.pattern
+    if source.startswith(_PREFIX_START) and _PREFIX_END in source:
+        return source.split(_PREFIX_END, 1)[1][:-1]
+    return source
+
+
+_PREFIX_START, _PREFIX_END = "(?=[", "])(?:"  # how `scanning` wraps a pattern
 
 
 def first_characters(pattern: str, flags: int = 0) -> set[str] | None:

@@ -22,6 +22,7 @@ from monitor.grouping import (
     same_story,
     title_key,
 )
+from monitor.regexes import source_of
 from monitor.types import Classification, Entities, ParsedItem
 
 DAY = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
@@ -193,10 +194,7 @@ def _generous(pattern: re.Pattern[str]) -> str:
     """The pattern's source without word boundaries or the scanning lookahead: it accepts a superset of
     the texts (so a stem in all of those is in every real match), and Hypothesis need not filter for
     boundaries, which made it give up on some seeds."""
-    source = pattern.pattern
-    if source.startswith("(?=["):
-        source = source.split("])(?:", 1)[1][:-1]
-    return source.replace(r"\b", "")
+    return source_of(pattern).replace(r"\b", "")
 
 
 @pytest.mark.parametrize("kind", [kind for kind, _ in grouping._KINDS])
