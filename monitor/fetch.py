@@ -11,7 +11,8 @@ Why it is built this way:
   link-local or metadata addresses unless MONITOR_ALLOW_PRIVATE_NETWORKS=1.
 - httpx's read timeout restarts with every chunk, so a server dripping one byte every few seconds would
   hold a worker for ever. Every network stream of our clients is a `DeadlineStream`: each read, write
-  and TLS handshake waits at most until the fetch's total deadline, which bounds the whole request.
+  and TLS handshake waits at most until the fetch's total deadline, which bounds the whole request; so
+  does every DNS lookup (`system_resolver`), which the operating system would let hang for far longer.
 - Bodies are decoded here (gzip, deflate) with zlib's `max_length`, so a gzip bomb stops at the cap
   instead of inflating a whole 64 KiB wire chunk (up to ~64 MiB) first, as httpx's decoders would.
 Errors are raised as FetchError and become values in the pipeline.
@@ -121,7 +122,38 @@ def make_client(
 
 
 def system_resolver(host: str, port: int) -> list[str]:
-    """Every address `host` resolves to."""
+    """Every address `host` resolves to, waited for at most until the running fetch's total deadline.
+
+    getaddrinfo has no timeout and cannot be cancelled: a dead or slow DNS server can hold the calling
+    thread for tens of seconds per attempt, past the deadline that bounds everything else in a fetch. So a
+    host name is looked up in a daemon thread and the fetch stops waiting at its deadline (raising
+    TimeoutError, an OSError); the abandoned lookup ends on its own at the resolver's timeout and cannot
+    delay the process's exit. IP literals and fetches without a deadline are resolved inline.
+    """
+    left = _remaining(None, TimeoutError, f"resolving {host}")
+    if left is None or _is_ip_literal(host):
+        return _addresses(host, port)
+    outcome: list[list[str] | BaseException] = []
+    finished = threading.Event()
+
+    def lookup() -> None:
+        try:
+            outcome.append(_addresses(host, port))
+        except BaseException as exc:  # handed to the waiting thread, which raises it
+            outcome.append(exc)
+        finally:
+            finished.set()
+
+    threading.Thread(target=lookup, name=f"dns {host}", daemon=True).start()
+    if not finished.wait(left):
+        raise TimeoutError(f"DNS lookup of {host} took longer than the {left:.1f} s left of the fetch's deadline")
+    result = outcome[0]
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
+def _addresses(host: str, port: int) -> list[str]:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return sorted({str(info[4][0]) for info in infos})
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -118,3 +121,61 @@ def test_retry_after_forms() -> None:
     assert parse_retry_after("Sun, 22 Nov 2026 11:00:00 GMT", now) == 1  # past dates clamp to the minimum
     assert parse_retry_after("99999999", now) == 2 * 24 * 3600  # clamped to two days
     assert parse_retry_after("soon", now) is None
+
+
+@pytest.mark.parametrize("allow_private", [False, True], ids=["checked-before-connecting", "at-connect-time"])
+def test_a_dns_lookup_that_hangs_ends_at_the_fetch_deadline(
+    monkeypatch: pytest.MonkeyPatch, allow_private: bool
+) -> None:
+    # getaddrinfo has no timeout: a dead DNS server can hold a lookup for tens of seconds. The system's
+    # lookup is replaced by one that hangs until the test ends; the fetch must give up at its deadline.
+    release = threading.Event()
+    real_getaddrinfo = socket.getaddrinfo
+
+    def hanging_getaddrinfo(host: str, *args: object, **kwargs: object) -> object:
+        if host == "feeds.example.test":
+            release.wait(30)
+        return real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging_getaddrinfo)
+    client = make_client(allow_private=allow_private)
+    started = time.monotonic()
+    try:
+        with pytest.raises(FetchError, match=r"feeds\.example\.test.*DNS lookup"):
+            fetch(client, "http://feeds.example.test/rss", deadline_s=0.5)
+        assert time.monotonic() - started < 5
+    finally:
+        release.set()
+        client.close()
+
+
+def test_an_ip_literal_needs_no_lookup_thread(
+    server: FeedServer, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[str] = []
+    real_start = threading.Thread.start
+
+    def recording_start(thread: threading.Thread) -> None:
+        started.append(thread.name)
+        real_start(thread)
+
+    server.set("/feed", rss([{"title": "a", "guid": "1"}]))
+    monkeypatch.setattr(threading.Thread, "start", recording_start)
+    assert fetch(client, server.url("/feed"), allow_private=True, deadline_s=5).status == 200
+    assert not [name for name in started if name.startswith("dns ")]
+
+
+def test_a_host_name_is_looked_up_within_the_deadline(client: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the lookup thread's answer (and its errors) reach the fetch: here a name that resolves to loopback
+    monkeypatch.setattr(
+        socket, "getaddrinfo", lambda *_a, **_k: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 80))]
+    )
+    with pytest.raises(FetchError, match=r"refused feeds\.example\.test \(127\.0\.0\.1\)"):
+        fetch(client, "http://feeds.example.test/rss", deadline_s=5)
+
+    def failing(*_a: object, **_k: object) -> object:
+        raise socket.gaierror(-2, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", failing)
+    with pytest.raises(FetchError, match=r"cannot resolve feeds\.example\.test: .*not known"):
+        fetch(client, "http://feeds.example.test/rss", deadline_s=5)
