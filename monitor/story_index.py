@@ -170,12 +170,17 @@ class SqlStoryIndex:
         The newest `per_key` rows seen after `since` are always among the newest `per_key` rows seen after
         the (earlier) prefetch bound, so filtering the prefetched rows loses nothing. All rows of one item
         carry its one time (`add` writes them so), so counting (time, item) pairs ranks exactly as the
-        query's count(*) and max(seen_at) do; Counter does the counting in C.
+        query's count(*) and max(seen_at) do; Counter does the counting in C. A key's rows (at most `per_key`,
+        newest first) are usually all inside the window and counted as a list; (count, row) pairs sort in C
+        in the query's order, and never tie (a row names its item).
         """
-        per_key, rows = self._per_key, self._rows
-        shared = Counter(row for key in keys for row in rows[key][:per_key] if row[0] >= since)
-        order = sorted(shared.items(), key=lambda pair: (pair[1], pair[0]), reverse=True)
-        return [item_id for (_seen, item_id), _count in order[: self._cap]]
+        found: list[tuple[str, int]] = []
+        for key in keys:
+            rows = self._rows[key]
+            found += rows if not rows or rows[-1][0] >= since else [row for row in rows if row[0] >= since]
+        shared = Counter(found)
+        order = sorted(zip(shared.values(), shared, strict=True), reverse=True)
+        return [item_id for _count, (_seen, item_id) in order[: self._cap]]
 
     def _fingerprints(self, ranked: list[int]) -> list[tuple[int, StoryFingerprint]]:
         """The fingerprints of `ranked`, in order: this transaction's own from memory, others read (and cached)."""
