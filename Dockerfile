@@ -1,4 +1,13 @@
 # A slim image that runs `monitor run`; the SQLite database lives on the /data volume.
+# Stage 1 builds the wheel with a C compiler, so the classifier, fingerprints and parser run compiled
+# (mypyc, see setup.py); the runtime image carries no compiler.
+FROM python:3.11-slim AS build
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY pyproject.toml setup.py README.md ./
+COPY monitor ./monitor
+RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
+
 FROM python:3.11-slim
 
 ENV PYTHONUNBUFFERED=1 \
@@ -9,9 +18,9 @@ ENV PYTHONUNBUFFERED=1 \
     MONITOR_ALERTS=/app/alerts
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
-COPY monitor ./monitor
-RUN pip install . && useradd --create-home --uid 10001 monitor && mkdir -p /data && chown monitor /data
+COPY --from=build /wheels /wheels
+RUN pip install /wheels/*.whl && rm -rf /wheels && useradd --create-home --uid 10001 monitor \
+    && mkdir -p /data && chown monitor /data
 COPY feeds.yaml ./feeds.yaml
 COPY alerts ./alerts
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import monitor
 from monitor.app import build_pipeline
 from monitor.backfill import run_backfill
 from monitor.rules import AlertRule
@@ -101,6 +102,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--items", type=int, default=100_000)
     args = parser.parse_args()
+    print(f"monitor modules: {monitor.RUNS_AS}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "items.jsonl"
         source.write_text("\n".join(json.dumps(i) for i in make_items(args.items)) + "\n", encoding="utf-8")

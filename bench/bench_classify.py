@@ -18,6 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+import monitor  # noqa: E402
 from monitor.classify import classify, default_vocabulary  # noqa: E402
 
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpus" / "dev.jsonl"
@@ -58,6 +59,7 @@ def main() -> None:
     parser.add_argument("path", nargs="?", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
+    print(f"monitor modules: {monitor.RUNS_AS}", flush=True)
     items = load_items(args.path)
     overall, median, fastest = run(items, args.repeat)
     print(

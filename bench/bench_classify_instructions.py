@@ -63,6 +63,10 @@ def main() -> None:
         return
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed; bench_classify.py measures items per second instead")
+    sys.path.insert(0, str(REPO))
+    import monitor
+
+    print(f"monitor modules: {monitor.RUNS_AS}", flush=True)
     count = sum(1 for line in args.path.read_text(encoding="utf-8").splitlines() if line.strip())
     baseline, measured = instructions(args.path, 0), instructions(args.path, args.passes)
     per_item = (measured - baseline) / (args.passes * count)

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from sqlmodel import Session, SQLModel, create_engine
 
+import monitor
 from monitor.classify import classify
 from monitor.grouping import StoryFingerprint, assign_story, fingerprint, index_keys
 from monitor.story_index import SqlStoryIndex, StoryKey
@@ -149,6 +150,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=2000, help="new items to assign")
     parser.add_argument("--db", type=Path, default=None, help="SQLite file (default: a temporary one)")
     args = parser.parse_args()
+    print(f"monitor modules: {monitor.RUNS_AS}", flush=True)
     t0 = time.perf_counter()
     bases = base_fingerprints(5000)
     fp_ms = (time.perf_counter() - t0) * 1000 / len(bases)

@@ -54,6 +54,7 @@ if str(ROOT) not in sys.path:
 
 import feedparser  # noqa: E402
 
+import monitor  # noqa: E402
 from monitor.app import build_pipeline  # noqa: E402
 from monitor.fetch import FetchResult, make_client  # noqa: E402
 from monitor.fetch_pool import DEFAULT_PER_HOST, FetchJob, fetch_all, iter_fetch  # noqa: E402
@@ -498,6 +499,7 @@ def main() -> None:
     parser.add_argument("--hosts", type=int, default=50, help="loopback addresses the feeds are spread over")
     parser.add_argument("--per-host", type=int, default=DEFAULT_PER_HOST, help="fetch_pool's per-host limit")
     args = parser.parse_args()
+    print(f"monitor modules: {monitor.RUNS_AS}", flush=True)
     low, _, high = args.latency_ms.partition("-")
     latency = (float(low) / 1000, float(high or low) / 1000)
     with feed_server(args.feeds, latency, args.hosts) as served, tempfile.TemporaryDirectory() as tmp:
