@@ -9,8 +9,11 @@ An editable install leaves the compiled files beside the sources, and Python pre
 So when the package is imported it checks that every compiled module was built from the source now beside
 it (SHA-256 digests the build writes to a manifest); if any is not, or MONITOR_PURE_PYTHON=1 is set, all of
 them are imported from their sources (all, because compiled modules call each other directly) and a stale
-build is reported once with the command that rebuilds it. This file imports nothing from the package, so
-setup.py can read the module list from it.
+build is reported once with the command that rebuilds it. The decision is handed down to child processes
+(the parse workers are spawned, and re-spawned after a crash) through MONITOR_INHERITED_MODULES: an object
+pickled by a compiled class cannot be unpickled by its pure-Python twin (nor the reverse), so a worker must
+run what its parent runs even if a source was edited in between. This file imports nothing from the
+package, so setup.py can read the module list from it.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import json
 import os
 import sys
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from importlib.machinery import ModuleSpec
 from pathlib import Path
 from types import ModuleType
@@ -42,6 +45,7 @@ COMPILED_MODULES = (
 )
 MANIFEST = "_compiled_sources.json"  # {module: SHA-256 of the source it was compiled from}, written by setup.py
 PURE_PYTHON_ENV = "MONITOR_PURE_PYTHON"
+INHERITED_ENV = "MONITOR_INHERITED_MODULES"  # "compiled" or "sources": what the parent process runs
 REBUILD_HINT = "`pip install -e .` (or `pip install .`) recompiles them"
 
 
@@ -89,6 +93,11 @@ def decide(folder: Path, environ: Mapping[str, str]) -> tuple[str, bool]:
         return "pure Python", False
     if environ.get(PURE_PYTHON_ENV, "").strip() in {"1", "true", "yes"}:
         return f"pure Python ({PURE_PYTHON_ENV}=1)", True
+    inherited = environ.get(INHERITED_ENV)
+    if inherited == "compiled":
+        return "compiled", False
+    if inherited == "sources":
+        return "pure Python (as the parent process)", True
     try:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -99,11 +108,13 @@ def decide(folder: Path, environ: Mapping[str, str]) -> tuple[str, bool]:
     return "compiled", False
 
 
-def choose(folder: Path, environ: Mapping[str, str] = os.environ) -> str:
+def choose(folder: Path, environ: MutableMapping[str, str] = os.environ) -> str:
     """Called once, when the package is imported: acts on decide() and says how the package runs."""
     runs_as, use_sources = decide(folder, environ)
     if use_sources:
         sys.meta_path.insert(0, _SourcesFirst(folder, COMPILED_MODULES))
+    if runs_as != "pure Python":  # compiled files exist: child processes must run what this one runs
+        environ[INHERITED_ENV] = "sources" if use_sources else "compiled"
     if runs_as.startswith("pure Python (stale"):
         warnings.warn(f"{runs_as}: running the sources; {REBUILD_HINT}", RuntimeWarning, stacklevel=2)
     return runs_as

@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import col, select
 
-from monitor import __version__, store
+from monitor import RUNS_AS, __version__, store
 from monitor.app import (
     build_notifiers,
     build_pipeline,
@@ -96,7 +96,7 @@ def _parse_since(value: str | None) -> datetime | None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @config_options
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
-@click.version_option(__version__, prog_name="monitor")
+@click.version_option(__version__, prog_name="monitor", message=f"%(prog)s %(version)s ({RUNS_AS} modules)")
 def main(feeds: str | None, alerts: str | None, db: str | None, verbose: int) -> None:
     """Watch industry feeds for CDMO contracts and plant milestones; alert Slack once per event.
 

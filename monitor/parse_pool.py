@@ -16,7 +16,7 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -163,7 +163,7 @@ class ParsePool:
     def _settle(self, inner: Future[ParsedFeed | str], job: ParseJob, now: datetime) -> ParseOutcome:
         try:
             return _as_outcome(inner.result())
-        except BrokenProcessPool:
+        except (BrokenProcessPool, CancelledError):  # cancelled: queued when another job broke the pool
             self._discard_broken()
             return parse_job(job, job.now or now)
         except Exception as exc:

@@ -89,3 +89,27 @@ def test_a_worker_does_not_analyse_items_the_feed_has_stored_already() -> None:
     assert isinstance(everything, ParsedFeed)
     labels = [c.labels if c is not None else None for c in everything.classifications]
     assert labels == [("cdmo_contract",), ("plant_milestone",)]
+
+
+def test_a_worker_killed_mid_poll_loses_no_feed() -> None:
+    """A parse worker dies (OOM killer, SIGKILL) with jobs running and queued: every job still gets its
+    parsed feed (in-process from then on), none an error; the pool is rebuilt for the next poll."""
+    import os
+    import signal
+
+    items = [
+        {"title": f"Halcyon CDMO breaks ground on plant number {n} in Raleigh", "guid": f"g{n}"} for n in range(150)
+    ]
+    jobs = [ParseJob(rss(items).encode(), f"https://x.example/{i}", classify_with=()) for i in range(24)]
+    with ParsePool(2, min_batch=2) as pool:
+        futures = [pool.submit(job, NOW) for job in jobs]
+        processes = pool._pool()._processes  # the executor's worker processes (pid -> Process)
+        deadline = time.monotonic() + 30
+        while not processes and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(next(iter(processes)), signal.SIGKILL)
+        outcomes = [future.result(timeout=120) for future in futures]
+        again = pool.submit(jobs[0], NOW).result(timeout=120)
+    assert [type(o).__name__ for o in outcomes] == ["ParsedFeed"] * len(jobs)
+    assert all(len(o.items) == 150 for o in outcomes if isinstance(o, ParsedFeed))
+    assert isinstance(again, ParsedFeed)

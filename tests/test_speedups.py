@@ -19,7 +19,15 @@ from pathlib import Path
 import pytest
 
 import monitor
-from monitor._speedups import COMPILED_MODULES, MANIFEST, PURE_PYTHON_ENV, decide, source_digests, stale_modules
+from monitor._speedups import (
+    COMPILED_MODULES,
+    INHERITED_ENV,
+    MANIFEST,
+    PURE_PYTHON_ENV,
+    decide,
+    source_digests,
+    stale_modules,
+)
 
 PACKAGE = Path(monitor.__file__).parent
 SUFFIX = importlib.machinery.EXTENSION_SUFFIXES[0]
@@ -54,6 +62,9 @@ def test_decide_on_a_package_with_and_without_compiled_files(tmp_path: Path) -> 
     with (folder / "classify.py").open("a") as source:
         source.write("\n# an edit after the build\n")
     assert decide(folder, {}) == ("pure Python (stale compiled modules: classify)", True)
+    # a child process runs what its parent runs, whatever the files say now (pickles cross between them)
+    assert decide(folder, {INHERITED_ENV: "compiled"}) == ("compiled", False)
+    assert decide(folder, {INHERITED_ENV: "sources"}) == ("pure Python (as the parent process)", True)
 
 
 def test_a_stale_compiled_module_is_never_imported(tmp_path: Path) -> None:
@@ -72,6 +83,7 @@ def test_a_stale_compiled_module_is_never_imported(tmp_path: Path) -> None:
     )
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     env.pop(PURE_PYTHON_ENV, None)
+    env.pop(INHERITED_ENV, None)  # this process's own choice is handed down; the copy must decide for itself
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     runs_as, classify_file, labels = done.stdout.splitlines()
@@ -112,6 +124,7 @@ def test_compiled_and_pure_python_give_the_same_results() -> None:
     runs = {}
     for pure in (False, True):
         env = {**os.environ, PURE_PYTHON_ENV: "1" if pure else "0"}
+        env.pop(INHERITED_ENV, None)
         done = subprocess.run(
             [sys.executable, "-c", _EXAMPLES_SCRIPT], cwd=root, env=env, capture_output=True, text=True, check=True
         )
@@ -124,3 +137,53 @@ def test_compiled_and_pure_python_give_the_same_results() -> None:
 
 def test_every_compiled_module_is_a_module_of_the_package() -> None:
     assert all((PACKAGE / f"{name}.py").is_file() for name in COMPILED_MODULES)
+
+
+def test_version_says_which_modules_run() -> None:
+    from click.testing import CliRunner
+
+    from monitor.cli import main
+
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"monitor {monitor.__version__} ({monitor.RUNS_AS} modules)"
+
+
+_EDIT_WHILE_RUNNING_SCRIPT = """
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+import monitor
+from monitor.parse_pool import ParseJob, ParsePool
+from tests.servers import rss
+from tests.test_classify import CONTRACTS
+print(monitor.RUNS_AS)
+with open(Path(monitor.__file__).parent / "classify.py", "a") as source:  # a `git pull` while running
+    source.write("# edited\\n")
+items = [{"title": t, "guid": f"g{n}", "link": f"https://e.com/{n}"} for n, (t, _, _) in enumerate(CONTRACTS[:3])]
+jobs = [ParseJob(rss(items).encode(), f"https://e.com/{n}.xml", classify_with=()) for n in range(12)]
+pool = ParsePool(workers=2, min_batch=1)
+outcomes = [future.result() for future in [pool.submit(job, datetime.now(UTC)) for job in jobs]]
+print(sorted({type(o).__name__ for o in outcomes}), sum(len(o.items) for o in outcomes),
+      sum(f is not None for o in outcomes for f in o.fingerprints))
+print(pool._pool().submit(eval, "__import__('monitor').RUNS_AS").result())  # what a worker runs
+"""
+
+
+@pytest.mark.skipif(monitor.RUNS_AS != "compiled", reason=f"this install runs {monitor.RUNS_AS}")
+def test_workers_run_the_parents_modules_after_a_source_edit(tmp_path: Path) -> None:
+    """Parse workers spawned after a source was edited still run the compiled modules their parent runs:
+    their results are pickles of compiled classes, which the pure-Python classes cannot read."""
+    folder = tmp_path / "monitor"
+    shutil.copytree(PACKAGE, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    for shared in PACKAGE.parent.glob(f"monitor__mypyc*{SUFFIX}"):
+        shutil.copy(shared, tmp_path)
+    shutil.copytree(PACKAGE.parent / "tests", tmp_path / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    for name in (PURE_PYTHON_ENV, INHERITED_ENV):
+        env.pop(name, None)
+    done = subprocess.run(
+        [sys.executable, "-c", _EDIT_WHILE_RUNNING_SCRIPT], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["compiled", "['ParsedFeed'] 36 36", "compiled"]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from monitor.vocabulary import VocabularyError, load_vocabulary, normalize_text
+from monitor.vocabulary import VocabularyError, load_vocabulary, normalize_text, tokenize
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +113,37 @@ def test_bad_extension_names_file_and_line(tmp_path: Path, content: str, message
 def test_missing_extension_file(tmp_path: Path) -> None:
     with pytest.raises(VocabularyError, match="cannot read vocabulary file"):
         load_vocabulary([tmp_path / "absent.yaml"])
+
+
+# The words tokenize must find, written as one regex (Latin letters and digits incl. Latin-1/Extended
+# letters, Hangul runs, kana/CJK runs), and where each starts.
+_WORDS = re.compile(r"[0-9A-Za-z\u00c0-\u024f]+|[\uac00-\ud7a3]+|[\u3040-\u30ff\u4e00-\u9fff]+")
+_TEXT_CHARS = st.sampled_from([*"abz09AZ .,-'$&/()\t\n_", "é", "ü", "삼", "성", "株", "ㆍ", "\u00a0", "™"])
+
+
+def _reference(text: str) -> tuple[list[str], list[int]]:
+    found = list(_WORDS.finditer(text))
+    return [m.group() for m in found], [m.start() for m in found]
+
+
+@given(st.lists(_TEXT_CHARS, max_size=60).map("".join))
+def test_tokenize_finds_every_word_and_its_offset(text: str) -> None:
+    assert tokenize(text) == _reference(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "lonza signs $1.2bn deal",
+        "  a-b c_d  ",
+        "",
+        "...",
+        "wuxi's 2nd plant",
+        "삼성바이오로직스, 5000억원 cmo 계약",
+        "café",
+    ],
+)
+def test_tokenize_examples(text: str) -> None:
+    words, starts = tokenize(text)
+    assert [text[s : s + len(w)] for w, s in zip(words, starts, strict=True)] == words
+    assert (words, starts) == _reference(text)
