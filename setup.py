@@ -19,6 +19,7 @@ import os
 import platform
 import sys
 import tempfile
+from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 from typing import Any
 
@@ -78,21 +79,27 @@ class BuildExtOrPurePython(build_ext):
     """Compile the extensions if the machine can; otherwise leave no trace and install pure Python."""
 
     def run(self) -> None:
+        folder = Path(self.get_ext_fullpath("monitor.classify")).parent
         try:
             super().run()
         except Exception as exc:  # no compiler, missing headers, a compile error: all mean "pure Python"
-            self._remove_outputs()
+            self._remove_compiled(folder, keep=())
             _say(f"compiling the speed-ups failed ({exc}): installing the pure-Python modules only")
             return
+        # an editable install builds beside the sources: drop what an earlier build compiled and this one did not
+        self._remove_compiled(folder, keep=SPEEDUPS.COMPILED_MODULES if self.extensions else ())
         if self.extensions:
-            folder = Path(self.get_ext_fullpath("monitor.classify")).parent
             digests = SPEEDUPS.source_digests(ROOT / "monitor")
             (folder / SPEEDUPS.MANIFEST).write_text(json.dumps(digests, indent=1) + "\n", encoding="utf-8")
 
-    def _remove_outputs(self) -> None:
-        for extension in self.extensions:
-            Path(self.get_ext_fullpath(extension.name)).unlink(missing_ok=True)
-        Path(self.get_ext_fullpath("monitor.classify")).with_name(SPEEDUPS.MANIFEST).unlink(missing_ok=True)
+    @staticmethod
+    def _remove_compiled(folder: Path, keep: tuple[str, ...]) -> None:
+        for name in SPEEDUPS.compiled_files(folder):
+            if name not in keep:
+                for suffix in EXTENSION_SUFFIXES:
+                    (folder / f"{name}{suffix}").unlink(missing_ok=True)
+        if not keep:
+            (folder / SPEEDUPS.MANIFEST).unlink(missing_ok=True)
 
 
 setup(ext_modules=_extensions(), cmdclass={"build_ext": BuildExtOrPurePython})

@@ -31,17 +31,18 @@ from pathlib import Path
 from types import ModuleType
 
 PACKAGE = "monitor"
-# pure modules (no database, no network) where a poll and a backfill spend their CPU
+# Pure modules (no database, no network) where a poll and a backfill spend their CPU. Not grouping and parse:
+# their StoryFingerprint and ParsedFeed travel from the parse workers by pickle, which cannot restore a
+# compiled frozen dataclass, and mypyc ignores functools.cached_property (StoryFingerprint.keys would be
+# recomputed on every use).
 COMPILED_MODULES = (
     "classify",
     "vocabulary",
     "money",
     "text",
     "regexes",
-    "grouping",
     "urls",
     "fastparse",
-    "parse",
 )
 MANIFEST = "_compiled_sources.json"  # {module: SHA-256 of the source it was compiled from}, written by setup.py
 PURE_PYTHON_ENV = "MONITOR_PURE_PYTHON"
@@ -58,10 +59,15 @@ def source_digests(folder: Path, names: Iterable[str] = COMPILED_MODULES) -> dic
     return {name: source_digest(folder / f"{name}.py") for name in names}
 
 
-def compiled_files(folder: Path, names: Iterable[str] = COMPILED_MODULES) -> list[str]:
-    """The modules that have a compiled file beside their source in `folder`."""
+def compiled_files(folder: Path) -> list[str]:
+    """The modules of the package in `folder` that have a compiled file beside their source (any module: a
+    file left from a build that compiled more modules counts too)."""
     suffixes = importlib.machinery.EXTENSION_SUFFIXES
-    return [name for name in names if any((folder / f"{name}{suffix}").exists() for suffix in suffixes)]
+    return sorted(
+        source.stem
+        for source in folder.glob("*.py")
+        if any((folder / f"{source.stem}{suffix}").exists() for suffix in suffixes)
+    )
 
 
 def stale_modules(compiled: Sequence[str], manifest: Mapping[str, str], digests: Mapping[str, str]) -> list[str]:
@@ -112,7 +118,7 @@ def choose(folder: Path, environ: MutableMapping[str, str] = os.environ) -> str:
     """Called once, when the package is imported: acts on decide() and says how the package runs."""
     runs_as, use_sources = decide(folder, environ)
     if use_sources:
-        sys.meta_path.insert(0, _SourcesFirst(folder, COMPILED_MODULES))
+        sys.meta_path.insert(0, _SourcesFirst(folder, {*COMPILED_MODULES, *compiled_files(folder)}))
     if runs_as != "pure Python":  # compiled files exist: child processes must run what this one runs
         environ[INHERITED_ENV] = "sources" if use_sources else "compiled"
     if runs_as.startswith("pure Python (stale"):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import logging
 import multiprocessing
 import os
 import threading
@@ -29,6 +30,8 @@ from monitor.parse import ParsedFeed, parse_feed
 from monitor.types import Classification, ParsedItem
 from monitor.urls import canonical_url
 from monitor.vocabulary import Vocabulary, load_vocabulary
+
+log = logging.getLogger(__name__)
 
 MIN_BATCH = 8  # below this many bodies, parsing in-process is cheaper than the round trip
 CHUNK = 4  # bodies per message to a worker: fewer round trips, still balanced over 1,000 feeds
@@ -126,6 +129,8 @@ class ParsePool:
     def _discard_broken(self) -> None:
         with self._lock:
             if self._executor is not None:
+                # said once per broken pool: the jobs go on in this process (slower), a new pool starts next time
+                log.warning("a parse worker failed; parsing in this process until a new worker pool starts")
                 self._executor.shutdown(wait=False, cancel_futures=True)
                 self._executor = None
 

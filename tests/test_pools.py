@@ -91,7 +91,7 @@ def test_a_worker_does_not_analyse_items_the_feed_has_stored_already() -> None:
     assert labels == [("cdmo_contract",), ("plant_milestone",)]
 
 
-def test_a_worker_killed_mid_poll_loses_no_feed() -> None:
+def test_a_worker_killed_mid_poll_loses_no_feed(caplog: pytest.LogCaptureFixture) -> None:
     """A parse worker dies (OOM killer, SIGKILL) with jobs running and queued: every job still gets its
     parsed feed (in-process from then on), none an error; the pool is rebuilt for the next poll."""
     import os
@@ -113,3 +113,4 @@ def test_a_worker_killed_mid_poll_loses_no_feed() -> None:
     assert [type(o).__name__ for o in outcomes] == ["ParsedFeed"] * len(jobs)
     assert all(len(o.items) == 150 for o in outcomes if isinstance(o, ParsedFeed))
     assert isinstance(again, ParsedFeed)
+    assert "a parse worker failed" in caplog.text

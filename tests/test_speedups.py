@@ -187,3 +187,22 @@ def test_workers_run_the_parents_modules_after_a_source_edit(tmp_path: Path) -> 
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["compiled", "['ParsedFeed'] 36 36", "compiled"]
+
+
+def test_what_workers_send_back_survives_pickling_with_its_cached_keys() -> None:
+    """A worker's parsed and analysed feed reaches the storing process by pickle, with each flagged item's
+    story keys computed once in the worker. Whatever runs compiled must keep both working."""
+    import pickle
+    from datetime import UTC, datetime
+
+    from monitor.parse_pool import ParseJob, parse_job
+    from tests.servers import rss
+    from tests.test_classify import CONTRACTS
+
+    items = [{"title": t, "guid": f"g{n}", "link": f"https://e.com/{n}"} for n, (t, _, _) in enumerate(CONTRACTS[:5])]
+    parsed = parse_job(ParseJob(rss(items).encode(), "https://e.com/feed.xml", classify_with=()), datetime.now(UTC))
+    copy = pickle.loads(pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL))
+    assert copy == parsed
+    fingerprints = [f for f in copy.fingerprints if f is not None]
+    assert len(fingerprints) == 5
+    assert all(f.keys is f.keys and f.keys for f in fingerprints)  # cached, not recomputed on each use
