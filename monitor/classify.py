@@ -36,7 +36,6 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import compress
 
 from monitor.money import StatedValue, find_amounts, pick_value
 from monitor.regexes import scanning
@@ -144,8 +143,14 @@ class _Doc:
 def _positions(words: list[str], starts: list[int]) -> dict[str, list[int]]:
     """Trigger key -> offsets of the words it stands for (the word itself, or its first 4 or 5 letters)."""
     positions: dict[str, list[int]] = {}
-    keys_per_word = list(map(_WORD_KEYS.__getitem__, words))  # looked up in C; most words have no key
-    for keys, start in compress(zip(keys_per_word, starts, strict=True), keys_per_word):
+    known = _WORD_KEYS
+    for i, word in enumerate(words):
+        keys = known.get(word)
+        if keys is None:
+            keys = _remember_keys(word)
+        if not keys:  # most words
+            continue
+        start = starts[i]
         for key in keys:
             found = positions.get(key)
             if found is None:
@@ -155,22 +160,20 @@ def _positions(words: list[str], starts: list[int]) -> dict[str, list[int]]:
     return positions
 
 
-class _KeysOfWords(dict[str, tuple[str, ...]]):
-    """word -> the trigger keys it stands for, filled as words are met (news reuses a few thousand)."""
-
-    def __missing__(self, word: str) -> tuple[str, ...]:
-        if len(word) <= 4:
-            keys: tuple[str, ...] = (word,) if word in _TRIGGER_KEYS else ()
-        else:  # a longer word is its first 4 or 5 letters (a 5-letter word is its own first 5)
-            keys = tuple(key for key in (word[:4], word[:5]) if key in _TRIGGER_KEYS)
-        if len(self) >= _WORD_KEYS_LIMIT:
-            self.clear()
-        self[word] = keys
-        return keys
-
-
-_WORD_KEYS = _KeysOfWords()
+# word -> the trigger keys it stands for, filled as words are met (news reuses a few thousand words)
+_WORD_KEYS: dict[str, tuple[str, ...]] = {}
 _WORD_KEYS_LIMIT = 200_000
+
+
+def _remember_keys(word: str) -> tuple[str, ...]:
+    if len(word) <= 4:
+        keys: tuple[str, ...] = (word,) if word in _TRIGGER_KEYS else ()
+    else:  # a longer word is its first 4 or 5 letters (a 5-letter word is its own first 5)
+        keys = tuple(key for key in (word[:4], word[:5]) if key in _TRIGGER_KEYS)
+    if len(_WORD_KEYS) >= _WORD_KEYS_LIMIT:
+        _WORD_KEYS.clear()
+    _WORD_KEYS[word] = keys
+    return keys
 
 
 def _active_rules(positions: dict[str, list[int]], lower: str) -> tuple[dict[_Rule, list[str]], frozenset[_Rule]]:
