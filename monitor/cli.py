@@ -96,7 +96,7 @@ def _parse_since(value: str | None) -> datetime | None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @config_options
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
-@click.version_option(__version__, prog_name="monitor", message=f"%(prog)s %(version)s ({RUNS_AS} modules)")
+@click.version_option(__version__, prog_name="monitor", message=f"%(prog)s %(version)s; modules: {RUNS_AS}")
 def main(feeds: str | None, alerts: str | None, db: str | None, verbose: int) -> None:
     """Watch industry feeds for CDMO contracts and plant milestones; alert Slack once per event.
 

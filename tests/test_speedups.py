@@ -146,7 +146,7 @@ def test_version_says_which_modules_run() -> None:
 
     result = CliRunner().invoke(main, ["--version"])
     assert result.exit_code == 0
-    assert result.output.strip() == f"monitor {monitor.__version__} ({monitor.RUNS_AS} modules)"
+    assert result.output.strip() == f"monitor {monitor.__version__}; modules: {monitor.RUNS_AS}"
 
 
 _EDIT_WHILE_RUNNING_SCRIPT = """
