@@ -54,6 +54,13 @@ def _mypy_config() -> str:
 
 
 def _extensions() -> list[Any]:
+    extensions = _compiled_extensions()
+    if not extensions:  # build_ext will not run: drop an earlier editable build's files beside the sources here
+        _remove_compiled(ROOT / "monitor", keep=())
+    return extensions
+
+
+def _compiled_extensions() -> list[Any]:
     if os.environ.get(SPEEDUPS.PURE_PYTHON_ENV, "").strip() in {"1", "true", "yes"}:
         _say(f"{SPEEDUPS.PURE_PYTHON_ENV}=1: installing the pure-Python modules only")
         return []
@@ -75,6 +82,16 @@ def _extensions() -> list[Any]:
         os.unlink(config)
 
 
+def _remove_compiled(folder: Path, keep: tuple[str, ...]) -> None:
+    """Delete the compiled files in `folder` of modules not in `keep` (and the manifest when none is kept)."""
+    for name in SPEEDUPS.compiled_files(folder):
+        if name not in keep:
+            for suffix in EXTENSION_SUFFIXES:
+                (folder / f"{name}{suffix}").unlink(missing_ok=True)
+    if not keep:
+        (folder / SPEEDUPS.MANIFEST).unlink(missing_ok=True)
+
+
 class BuildExtOrPurePython(build_ext):
     """Compile the extensions if the machine can; otherwise leave no trace and install pure Python."""
 
@@ -83,23 +100,14 @@ class BuildExtOrPurePython(build_ext):
         try:
             super().run()
         except Exception as exc:  # no compiler, missing headers, a compile error: all mean "pure Python"
-            self._remove_compiled(folder, keep=())
+            _remove_compiled(folder, keep=())
             _say(f"compiling the speed-ups failed ({exc}): installing the pure-Python modules only")
             return
         # an editable install builds beside the sources: drop what an earlier build compiled and this one did not
-        self._remove_compiled(folder, keep=SPEEDUPS.COMPILED_MODULES if self.extensions else ())
+        _remove_compiled(folder, keep=SPEEDUPS.COMPILED_MODULES if self.extensions else ())
         if self.extensions:
             digests = SPEEDUPS.source_digests(ROOT / "monitor")
             (folder / SPEEDUPS.MANIFEST).write_text(json.dumps(digests, indent=1) + "\n", encoding="utf-8")
-
-    @staticmethod
-    def _remove_compiled(folder: Path, keep: tuple[str, ...]) -> None:
-        for name in SPEEDUPS.compiled_files(folder):
-            if name not in keep:
-                for suffix in EXTENSION_SUFFIXES:
-                    (folder / f"{name}{suffix}").unlink(missing_ok=True)
-        if not keep:
-            (folder / SPEEDUPS.MANIFEST).unlink(missing_ok=True)
 
 
 setup(ext_modules=_extensions(), cmdclass={"build_ext": BuildExtOrPurePython})

@@ -155,9 +155,7 @@ def known_guids(session: Session, feed_id: int, guids: Sequence[str]) -> set[str
     found: set[str] = set()
     unique = list(dict.fromkeys(guids))
     with raw_cursor(session) as cur:
-        for start in range(0, len(unique), _IN_LIMIT):
-            part = unique[start : start + _IN_LIMIT]
-            marks = ", ".join("?" * len(part))
+        for part, marks in _in_lists(unique):
             sql = f"SELECT guid FROM item WHERE feed_id = ? AND guid IN ({marks})"
             found.update(row[0] for row in cur.execute(sql, (feed_id, *part)))
     return found
@@ -181,9 +179,7 @@ def items_by_canonical_url(session: Session, links: set[str]) -> dict[str, int |
     found: dict[str, int | None] = {}
     ordered = sorted(links)
     with raw_cursor(session) as cur:
-        for start in range(0, len(ordered), _IN_LIMIT):
-            part = ordered[start : start + _IN_LIMIT]
-            marks = ", ".join("?" * len(part))
+        for part, marks in _in_lists(ordered):
             sql = f"SELECT canonical_url, story_id FROM item WHERE canonical_url IN ({marks})"
             for link, story_id in cur.execute(sql, part):
                 if link is not None and found.get(link) is None:
@@ -192,6 +188,13 @@ def items_by_canonical_url(session: Session, links: set[str]) -> dict[str, int |
 
 
 _IN_LIMIT = 500  # values per IN list (SQLite allows 32,766 parameters; smaller lists plan as well)
+
+
+def _in_lists(values: list[str]) -> Iterator[tuple[list[str], str]]:
+    """`values` in parts of at most _IN_LIMIT, each with its "?, ?, ..." placeholders for an IN list."""
+    for start in range(0, len(values), _IN_LIMIT):
+        part = values[start : start + _IN_LIMIT]
+        yield part, ", ".join("?" * len(part))
 
 
 # -- the ingest path's writes -------------------------------------------------------------------------
