@@ -187,7 +187,7 @@ def _active_rules(positions: dict[str, list[int]], lower: str) -> tuple[dict[_Ru
                 active[rule] = [key]
             else:
                 present.append(key)
-    if lower.isascii():  # every substring trigger is written in Hangul or CJK characters
+    if lower.isascii() or _SUBSTRING_START[0].search(lower) is None:
         return active, frozenset()
     by_substring = {rule for sub, rules in _RULES_BY_SUBSTRING.items() if sub in lower for rule in rules}
     for rule in by_substring:
@@ -259,6 +259,9 @@ class _Rule:
             _RULES_BY_KEY.setdefault(key, []).append(self)
         for sub in self.subs:
             _RULES_BY_SUBSTRING.setdefault(sub, []).append(self)
+        if self.subs:
+            firsts = "".join(sorted({sub[0] for sub in _RULES_BY_SUBSTRING}))
+            _SUBSTRING_START[0] = re.compile(f"[{re.escape(firsts)}]")
         if not self.keys and not self.subs:
             _UNTRIGGERED_RULES.append(self)
 
@@ -380,6 +383,9 @@ _TRIGGER_KEYS: set[str] = set()  # every rule's keys: the only words worth index
 _RULES_BY_KEY: dict[str, list[_Rule]] = {}
 _RULES_BY_SUBSTRING: dict[str, list[_Rule]] = {}
 _UNTRIGGERED_RULES: list[_Rule] = []
+# Finds the first character of any substring trigger: a text without one (English with dashes or
+# accents) holds none of them. Kept up to date as rules are made.
+_SUBSTRING_START = [re.compile("(?!)")]
 _TRIGGER_WORD = re.compile(r"[0-9a-z\u00c0-\u024f]+")
 
 

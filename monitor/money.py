@@ -309,11 +309,11 @@ def _with_suffix(text: str, lower: str, raw: str, start: int, end: int) -> Amoun
     return Amount(text[start : tail.end()], _SUFFIX_CURRENCY[tail.group("cur")], value, start, tail.end())
 
 
-_CJK_CURRENCY_CHARS = frozenset("원달러엔위안유로円元")
+_CJK_CURRENCY_CHAR = re.compile("[원달러엔위안유로円元]")  # a regex scan: no string object per character
 
 
 def _cjk(text: str) -> list[Amount]:
-    if text.isascii() or _CJK_CURRENCY_CHARS.isdisjoint(text):
+    if text.isascii() or _CJK_CURRENCY_CHAR.search(text) is None:
         return []
     amounts = []
     for m in _CJK.finditer(text):

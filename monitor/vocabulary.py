@@ -34,8 +34,11 @@ _DOT_LOOKALIKES = str.maketrans(
     {"\u318d": "·", "\u119e": "·", "\u30fb": "·", "\u2027": "·", "\uff65": "·", "\u2219": "·"}
 )
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u00a0": " "})
-_TOKEN = re.compile(r"[0-9A-Za-z\u00c0-\u024f]+|[\uac00-\ud7a3]+|[\u3040-\u30ff\u4e00-\u9fff]+")
+_LATIN_EXTRA, _HANGUL, _KANA_CJK = "\u00c0-\u024f", "\uac00-\ud7a3", "\u3040-\u30ff\u4e00-\u9fff"
+_TOKEN = re.compile(f"[0-9A-Za-z{_LATIN_EXTRA}]+|[{_HANGUL}]+|[{_KANA_CJK}]+")
 _TOKEN_SPLIT = re.compile(f"({_TOKEN.pattern})")
+# The non-ASCII characters `_TOKEN` counts as letters: a text without them tokenizes as ASCII would.
+_NON_ASCII_WORD_CHAR = re.compile(f"[{_LATIN_EXTRA}{_HANGUL}{_KANA_CJK}]")
 # on ASCII text the words are the runs of [0-9A-Za-z]: everything else becomes a space, and str.split finds them
 _ASCII_GAPS = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
 _HANGUL_OR_CJK = re.compile(r"[\uac00-\ud7a3\u3040-\u30ff\u4e00-\u9fff]")
@@ -243,10 +246,16 @@ class Vocabulary:
 
 def tokenize(lower: str) -> tuple[list[str], list[int]]:
     """Words of a lowercased text (Latin, Hangul and CJK runs) and where each starts."""
-    if lower.isascii():  # most news: translate + split in C, then each word found from the last one's end
-        words = lower.translate(_ASCII_GAPS).split()
+    if lower.isascii():
+        plain = lower
+    elif _NON_ASCII_WORD_CHAR.search(lower) is None:  # only dashes, symbols...: each is a gap, as "?" is
+        plain = lower.encode("ascii", "replace").decode("ascii")
+    else:
+        plain = ""
+    if plain:  # most news: translate + split in C, then each word found from the last one's end
+        words = plain.translate(_ASCII_GAPS).split()
         starts: list[int] = []
-        find, pos = lower.find, 0
+        find, pos = plain.find, 0
         for word in words:
             pos = find(word, pos)
             starts.append(pos)
