@@ -39,7 +39,7 @@ _TOKEN = re.compile(f"[0-9A-Za-z{_LATIN_EXTRA}]+|[{_HANGUL}]+|[{_KANA_CJK}]+")
 _TOKEN_SPLIT = re.compile(f"({_TOKEN.pattern})")
 # The non-ASCII characters `_TOKEN` counts as letters: a text without them tokenizes as ASCII would.
 _NON_ASCII_WORD_CHAR = re.compile(f"[{_LATIN_EXTRA}{_HANGUL}{_KANA_CJK}]")
-# on ASCII text the words are the runs of [0-9A-Za-z]: everything else becomes a space, and str.split finds them
+# on ASCII text the words are the runs of [0-9A-Za-z]: everything else becomes one space each
 _ASCII_GAPS = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
 _HANGUL_OR_CJK = re.compile(r"[\uac00-\ud7a3\u3040-\u30ff\u4e00-\u9fff]")
 
@@ -246,26 +246,37 @@ class Vocabulary:
 
 def tokenize(lower: str) -> tuple[list[str], list[int]]:
     """Words of a lowercased text (Latin, Hangul and CJK runs) and where each starts."""
-    if lower.isascii():
-        plain = lower
-    elif _NON_ASCII_WORD_CHAR.search(lower) is None:  # only dashes, symbols...: each is a gap, as "?" is
-        plain = lower.encode("ascii", "replace").decode("ascii")
-    else:
-        plain = ""
-    if plain:  # most news: translate + split in C, then each word found from the last one's end
-        words = plain.translate(_ASCII_GAPS).split()
+    plain = lower if lower.isascii() else _ascii_gaps(lower)
+    if plain is not None:  # most news: every gap becomes one space, so str.split(" ") gives the offsets too
+        words: list[str] = []
         starts: list[int] = []
-        find, pos = plain.find, 0
-        for word in words:
-            pos = find(word, pos)
-            starts.append(pos)
-            pos += len(word)
+        pos = 0
+        for piece in plain.translate(_ASCII_GAPS).split(" "):
+            if piece:
+                words.append(piece)
+                starts.append(pos)
+            pos += len(piece) + 1
         return words, starts
     # Splitting on the words (kept) alternates gaps and words; the running total of their lengths
     # gives every word's offset.
     pieces = _TOKEN_SPLIT.split(lower)
     offsets = list(accumulate(map(len, pieces)))
     return pieces[1::2], offsets[0:-1:2]
+
+
+def _ascii_gaps(lower: str) -> str | None:
+    """`lower` with its non-ASCII characters as "?" (a gap), or None if one of them is a letter of a word.
+
+    Dashes, quotes and symbols in English news are a few characters: each is checked where the ASCII
+    encoding put its "?", instead of scanning the whole text for letters.
+    """
+    encoded = lower.encode("ascii", "replace")
+    pos = encoded.find(b"?")
+    while pos >= 0:
+        if _NON_ASCII_WORD_CHAR.match(lower, pos) is not None:
+            return None
+        pos = encoded.find(b"?", pos + 1)
+    return encoded.decode("ascii")
 
 
 def _exact_case(alias: str) -> str | None:

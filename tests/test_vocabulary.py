@@ -118,7 +118,9 @@ def test_missing_extension_file(tmp_path: Path) -> None:
 # The words tokenize must find, written as one regex (Latin letters and digits incl. Latin-1/Extended
 # letters, Hangul runs, kana/CJK runs), and where each starts.
 _WORDS = re.compile(r"[0-9A-Za-z\u00c0-\u024f]+|[\uac00-\ud7a3]+|[\u3040-\u30ff\u4e00-\u9fff]+")
-_TEXT_CHARS = st.sampled_from([*"abz09AZ .,-'$&/()\t\n_", "é", "ü", "삼", "성", "株", "ㆍ", "\u00a0", "™", "—", "×", "\U0001f600"])
+_TEXT_CHARS = st.sampled_from(
+    [*"abz09AZ .,-'$&/()\t\n_", "é", "ü", "삼", "성", "株", "ㆍ", "\u00a0", "™", "—", "×", "\U0001f600"]
+)
 
 
 def _reference(text: str) -> tuple[list[str], list[int]]:
