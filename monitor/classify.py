@@ -40,7 +40,15 @@ from functools import lru_cache
 from monitor.money import StatedValue, find_amounts, pick_value
 from monitor.regexes import scanning
 from monitor.types import LABELS, Classification, Entities, Label
-from monitor.vocabulary import Mention, Vocabulary, VocabularyError, load_vocabulary, normalize_text, tokenize
+from monitor.vocabulary import (
+    Mention,
+    Vocabulary,
+    VocabularyError,
+    has_hangul_or_cjk,
+    load_vocabulary,
+    normalize_text,
+    tokenize,
+)
 
 __all__ = [
     "CLASSIFIER_VERSION",
@@ -92,12 +100,13 @@ class _Doc:
         self.lower = lower
         words, word_starts = tokenize(lower)
         self.vocabulary = vocabulary
-        self.mentions = tuple(vocabulary.find(self.text, words, word_starts))
-        self.amounts = tuple(find_amounts(self.text, lower))
+        cjk = has_hangul_or_cjk(lower)
+        self.mentions = tuple(vocabulary.find(self.text, words, word_starts, cjk))
+        self.amounts = tuple(find_amounts(self.text, lower, cjk))
         self.positions = _positions(words, word_starts)
         # Rules whose trigger words occur, and the subset triggered by a substring (Korean,
         # Japanese, Chinese): those can match anywhere, so they are never tried as anchored.
-        self.active, self.substring_active = _active_rules(self.positions, lower)
+        self.active, self.substring_active = _active_rules(self.positions, lower, cjk)
         self._masked: str | None = None
         self._sentence_starts: list[int] | None = None
 
@@ -176,7 +185,9 @@ def _remember_keys(word: str) -> tuple[str, ...]:
     return keys
 
 
-def _active_rules(positions: dict[str, list[int]], lower: str) -> tuple[dict[_Rule, list[str]], frozenset[_Rule]]:
+def _active_rules(
+    positions: dict[str, list[int]], lower: str, cjk: bool
+) -> tuple[dict[_Rule, list[str]], frozenset[_Rule]]:
     """The rules worth trying on an item, each with its trigger keys that occur (none for untriggered rules)."""
     active: dict[_Rule, list[str]] = {rule: [] for rule in _UNTRIGGERED_RULES}
     by_key = _RULES_BY_KEY
@@ -187,7 +198,7 @@ def _active_rules(positions: dict[str, list[int]], lower: str) -> tuple[dict[_Ru
                 active[rule] = [key]
             else:
                 present.append(key)
-    if lower.isascii() or _SUBSTRING_START[0].search(lower) is None:
+    if not cjk:  # every substring trigger has a Hangul or CJK character
         return active, frozenset()
     by_substring = {rule for sub, rules in _RULES_BY_SUBSTRING.items() if sub in lower for rule in rules}
     for rule in by_substring:
@@ -252,16 +263,13 @@ class _Rule:
         words = triggers.split()
         self.subs = tuple(w for w in words if not _TRIGGER_WORD.fullmatch(w))
         self.keys = frozenset(_trigger_key(w) for w in words if _TRIGGER_WORD.fullmatch(w))
-        if any(sub.isascii() for sub in self.subs):
+        if not all(has_hangul_or_cjk(sub) for sub in self.subs):  # _active_rules looks for them only then
             raise ValueError(f"substring triggers must be Hangul or CJK: {self.subs}")
         _TRIGGER_KEYS.update(self.keys)
         for key in self.keys:
             _RULES_BY_KEY.setdefault(key, []).append(self)
         for sub in self.subs:
             _RULES_BY_SUBSTRING.setdefault(sub, []).append(self)
-        if self.subs:
-            firsts = "".join(sorted({sub[0] for sub in _RULES_BY_SUBSTRING}))
-            _SUBSTRING_START[0] = re.compile(f"[{re.escape(firsts)}]")
         if not self.keys and not self.subs:
             _UNTRIGGERED_RULES.append(self)
 
@@ -383,9 +391,6 @@ _TRIGGER_KEYS: set[str] = set()  # every rule's keys: the only words worth index
 _RULES_BY_KEY: dict[str, list[_Rule]] = {}
 _RULES_BY_SUBSTRING: dict[str, list[_Rule]] = {}
 _UNTRIGGERED_RULES: list[_Rule] = []
-# Finds the first character of any substring trigger: a text without one (English with dashes or
-# accents) holds none of them. Kept up to date as rules are made.
-_SUBSTRING_START = [re.compile("(?!)")]
 _TRIGGER_WORD = re.compile(r"[0-9a-z\u00c0-\u024f]+")
 
 

@@ -194,17 +194,18 @@ def to_usd(value: float, currency: str) -> float:
     return value * USD_PER_UNIT[currency.upper()]
 
 
-def find_amounts(text: str, lower: str | None = None) -> list[Amount]:
+def find_amounts(text: str, lower: str | None = None, cjk: bool | None = None) -> list[Amount]:
     """All money amounts in `text`, in order, not overlapping (per-share prices are skipped).
 
-    `lower` is the text lowercased with the same offsets, when the caller already has it.
+    `lower` is the text lowercased with the same offsets, when the caller already has it; `cjk` False
+    when the caller knows the text has no Hangul or CJK character (no won or yuan written in them).
     """
     if lower is None:
         lower = text.lower()
         if len(lower) != len(text):
             lower = "".join(c.lower()[0] for c in text)
     found: list[Amount] = []
-    for amount in [*_latin_amounts(text, lower), *_cjk(text)]:
+    for amount in [*_latin_amounts(text, lower), *(_cjk(text) if cjk is not False else ())]:
         if _PER_SHARE.match(lower[amount.end : amount.end + 12]):
             continue
         found.append(amount)

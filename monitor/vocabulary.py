@@ -41,7 +41,7 @@ _TOKEN_SPLIT = re.compile(f"({_TOKEN.pattern})")
 _NON_ASCII_WORD_CHAR = re.compile(f"[{_LATIN_EXTRA}{_HANGUL}{_KANA_CJK}]")
 # on ASCII text the words are the runs of [0-9A-Za-z]: everything else becomes one space each
 _ASCII_GAPS = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
-_HANGUL_OR_CJK = re.compile(r"[\uac00-\ud7a3\u3040-\u30ff\u4e00-\u9fff]")
+_HANGUL_OR_CJK = re.compile(f"[{_HANGUL}{_KANA_CJK}]")
 
 
 _SPECIAL_CHARS = re.compile("[\u318d\u119e\u30fb\u2027\uff65\u2219\u2018\u2019\u201c\u201d\u00a0]")
@@ -58,7 +58,12 @@ def normalize_text(text: str) -> str:
     The look-alike dots are mapped before NFKC too, because NFKC turns U+318D into the jamo U+119E.
     """
     if not text.isascii():
-        text = _SPECIAL_CHARS.sub(_replace_special, text)
+        positions = non_ascii_positions(text)
+        if positions is None:
+            text = _SPECIAL_CHARS.sub(_replace_special, text)
+        else:  # a few dashes, quotes or accents: replace the special ones present, each in one C pass
+            for char in {text[p] for p in positions if text[p] in _SPECIAL_MAP}:
+                text = text.replace(char, _SPECIAL_MAP[char])
         if not unicodedata.is_normalized("NFKC", text):
             text = _SPECIAL_CHARS.sub(_replace_special, unicodedata.normalize("NFKC", text))
     return " ".join(text.split())  # str.split and the regex \s agree on what whitespace is
@@ -160,15 +165,18 @@ class Vocabulary:
             company = self.companies.get(company.parent)
         return found
 
-    def find(self, text: str, words: list[str] | None = None, starts: list[int] | None = None) -> list[Mention]:
+    def find(
+        self, text: str, words: list[str] | None = None, starts: list[int] | None = None, cjk: bool | None = None
+    ) -> list[Mention]:
         """Every company alias in `text` (already normalised), longest match first, in order.
 
-        `words` and `starts` are `tokenize(text.lower())`, when the caller already has them.
+        `words` and `starts` are `tokenize(text.lower())`, and `cjk` is `has_hangul_or_cjk(text)`, when the
+        caller already has them.
         """
         if words is None or starts is None:
             words, starts = tokenize(text.lower())
         first_tokens = self._first_tokens
-        if not text.isascii() and _HANGUL_OR_CJK.search(text) is not None:
+        if cjk if cjk is not None else has_hangul_or_cjk(text):
             candidates = [i for i, w in enumerate(words) if w in first_tokens or _HANGUL_OR_CJK.match(w)]
         else:
             candidates = [i for i, w in enumerate(words) if w in first_tokens]
@@ -265,18 +273,39 @@ def tokenize(lower: str) -> tuple[list[str], list[int]]:
 
 
 def _ascii_gaps(lower: str) -> str | None:
-    """`lower` with its non-ASCII characters as "?" (a gap), or None if one of them is a letter of a word.
+    """`lower` with its non-ASCII characters as "?" (a gap), or None if one of them is a letter of a word."""
+    positions = non_ascii_positions(lower)
+    if positions is None or any(_NON_ASCII_WORD_CHAR.match(lower, p) is not None for p in positions):
+        return None
+    return lower.encode("ascii", "replace").decode("ascii")
 
-    Dashes, quotes and symbols in English news are a few characters: each is checked where the ASCII
-    encoding put its "?", instead of scanning the whole text for letters.
+
+def non_ascii_positions(text: str, limit: int = 64) -> list[int] | None:
+    """Where `text`'s non-ASCII characters are, or None when there are more than `limit` (Korean, Chinese...).
+
+    English news has a few (dashes, quotes, accents, symbols): looking at each where the ASCII encoding
+    put its "?" costs far less than scanning the whole text with a regex for every question asked of it.
     """
-    encoded = lower.encode("ascii", "replace")
+    encoded = text.encode("ascii", "replace")
+    found: list[int] = []
     pos = encoded.find(b"?")
     while pos >= 0:
-        if _NON_ASCII_WORD_CHAR.match(lower, pos) is not None:
-            return None
+        if text[pos] != "?":
+            if len(found) == limit:
+                return None
+            found.append(pos)
         pos = encoded.find(b"?", pos + 1)
-    return encoded.decode("ascii")
+    return found
+
+
+def has_hangul_or_cjk(text: str) -> bool:
+    """Whether `text` has a Hangul syllable, kana or CJK ideograph (Korean, Japanese, Chinese words)."""
+    if text.isascii():
+        return False
+    positions = non_ascii_positions(text)
+    if positions is None:
+        return _HANGUL_OR_CJK.search(text) is not None
+    return any(_HANGUL_OR_CJK.match(text, p) is not None for p in positions)
 
 
 def _exact_case(alias: str) -> str | None:

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.vocabulary import VocabularyError, load_vocabulary, normalize_text, tokenize
+from monitor.vocabulary import (
+    VocabularyError,
+    has_hangul_or_cjk,
+    load_vocabulary,
+    non_ascii_positions,
+    normalize_text,
+    tokenize,
+)
 
 
 @pytest.fixture(scope="module")
@@ -131,6 +139,53 @@ def _reference(text: str) -> tuple[list[str], list[int]]:
 @given(st.lists(_TEXT_CHARS, max_size=60).map("".join))
 def test_tokenize_finds_every_word_and_its_offset(text: str) -> None:
     assert tokenize(text) == _reference(text)
+
+
+def test_tokenize_beyond_the_few_non_ascii_characters_of_english_news() -> None:
+    many_dashes = "lonza \u2014 visp " * 70  # more non-ASCII characters than are looked at one by one
+    assert tokenize(many_dashes) == _reference(many_dashes)
+    korean = "삼성바이오로직스, 5000억원 규모 cmo 계약 " * 10
+    assert tokenize(korean) == _reference(korean)
+
+
+# Characters normalize_text treats specially (look-alike dots, curly quotes, no-break space), ones NFKC
+# changes (ligature, full-width, trademark, combining accent after a letter) and ones it keeps.
+_NORMALIZE_CHARS = st.sampled_from(
+    [
+        *"ab 1.'\"?\t\n",
+        "\u318d",
+        "\u30fb",
+        "\u2019",
+        "\u201c",
+        "\u00a0",
+        "\ufb01",
+        "\uff21",
+        "\u2122",
+        "\u0301",
+        "é",
+        "—",
+        "삼",
+        "株",
+    ]
+)
+_SPECIAL = str.maketrans({"\u318d": "·", "\u119e": "·", "\u30fb": "·", "\u2027": "·", "\uff65": "·",
+                          "\u2219": "·", "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
+                          "\u00a0": " "})  # fmt: skip
+
+
+@given(st.lists(_NORMALIZE_CHARS, max_size=150).map("".join))
+def test_normalize_text_is_nfkc_with_one_dot_and_quote_and_single_spaces(text: str) -> None:
+    expected = unicodedata.normalize("NFKC", text.translate(_SPECIAL)).translate(_SPECIAL)
+    assert normalize_text(text) == " ".join(expected.split())
+
+
+@given(st.lists(_TEXT_CHARS, max_size=150).map("".join))
+def test_non_ascii_positions_and_scripts(text: str) -> None:
+    everywhere = [i for i, c in enumerate(text) if not c.isascii()]
+    assert non_ascii_positions(text, limit=len(everywhere)) == everywhere
+    if everywhere:
+        assert non_ascii_positions(text, limit=len(everywhere) - 1) is None
+    assert has_hangul_or_cjk(text) == bool(re.search("[\uac00-\ud7a3\u3040-\u30ff\u4e00-\u9fff]", text))
 
 
 @pytest.mark.parametrize(
