@@ -36,6 +36,7 @@ from typing import Any, Protocol
 from monitor.regexes import scanning
 from monitor.types import Classification, ParsedItem
 from monitor.urls import canonical_url
+from monitor.vocabulary import non_ascii_positions
 
 DEFAULT_WINDOW = timedelta(days=30)
 MAX_CANDIDATES = 12
@@ -65,13 +66,21 @@ class _CombiningMarks(dict[int, int | None]):
 _WITHOUT_COMBINING = _CombiningMarks()
 
 
+# Curly quotes and dashes: what fold writes in ASCII (none has a decomposition for NFKD to make).
+_ASCII_PUNCTUATION = {"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-"}
+
+
 def fold(text: str) -> str:
     """Lower-case, accent-free, ASCII-quoted text: the form every comparison works on."""
     if text.isascii():  # most headlines: nothing to decompose (and this is on every item's path)
         return text.lower()
-    text = unicodedata.normalize("NFKD", text).translate(_WITHOUT_COMBINING)
-    text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
-    return text.replace("–", "-").replace("—", "-").lower()
+    positions = non_ascii_positions(text)
+    if positions is None or any(text[p] not in _ASCII_PUNCTUATION for p in positions):
+        text = unicodedata.normalize("NFKD", text).translate(_WITHOUT_COMBINING)
+    # else only quotes and dashes (English news): no NFKD, no table lookup per character
+    for fancy, plain in _ASCII_PUNCTUATION.items():
+        text = text.replace(fancy, plain)
+    return text.lower()
 
 
 _TITLE_PREFIX = re.compile(

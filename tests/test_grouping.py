@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -220,3 +221,14 @@ def test_every_text_a_phase_pattern_matches_contains_one_of_its_stems(phase: str
 def test_kind_stems_skip_what_cannot_match() -> None:
     assert grouping._kinds_of("the company posted a loss and named a new chair") == ()
     assert grouping._kinds_of("lonza to acquire a plant; construction begins") == ("acquisition", "construction")
+
+
+# Quotes and dashes fold without NFKD; accents, ligatures and combining marks go through it.
+_FOLD_CHARS = st.sampled_from([*"aZ 1'-\"", "’", "‘", "“", "”", "–", "—", "é", "Ü", "\u0301", "\ufb01", "Å", "株"])
+
+
+@given(st.lists(_FOLD_CHARS, max_size=100).map("".join))
+def test_fold_is_nfkd_without_combining_marks_with_ascii_quotes_and_dashes(text: str) -> None:
+    decomposed = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    expected = decomposed.translate(str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-"}))
+    assert grouping.fold(text) == expected.lower()
