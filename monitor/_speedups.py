@@ -34,7 +34,7 @@ PACKAGE = "monitor"
 # Pure modules (no database, no network) where a poll and a backfill spend their CPU. Not grouping and parse:
 # their StoryFingerprint and ParsedFeed travel from the parse workers by pickle, which cannot restore a
 # compiled frozen dataclass, and mypyc ignores functools.cached_property (StoryFingerprint.keys would be
-# recomputed on every use).
+# recomputed on every use). The text work of a fingerprint lives in story_text, which is compiled.
 COMPILED_MODULES = (
     "classify",
     "vocabulary",
@@ -43,6 +43,7 @@ COMPILED_MODULES = (
     "regexes",
     "urls",
     "fastparse",
+    "story_text",
 )
 MANIFEST = "_compiled_sources.json"  # {module: SHA-256 of the source it was compiled from}, written by setup.py
 PURE_PYTHON_ENV = "MONITOR_PURE_PYTHON"

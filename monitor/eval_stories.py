@@ -32,6 +32,7 @@ from typing import Any
 from monitor import grouping
 from monitor.classify import classify
 from monitor.grouping import MemoryStoryIndex, StoryFingerprint, Thresholds, assign_story, fingerprint
+from monitor.story_text import jaccard
 from monitor.types import ParsedItem
 
 ARCHIVE_WINDOW = timedelta(days=36500)
@@ -206,7 +207,7 @@ def _why_apart(a: StoryFingerprint, b: StoryFingerprint) -> str:
     overlap, shared = grouping.name_overlap(b, a)
     shared_keys = set(grouping.index_keys(a)) & set(grouping.index_keys(b))
     return (
-        f"{days}d apart; text {grouping.jaccard(a.signature, b.signature):.2f}; names {overlap:.2f} "
+        f"{days}d apart; text {jaccard(a.signature, b.signature):.2f}; names {overlap:.2f} "
         f"{'/'.join(shared[:4])}; keys {len(shared_keys)}" + (f"; veto: {veto}" if veto else "")
     )
 

@@ -19,482 +19,51 @@ Thresholds were chosen by measurement on the labelled corpus (`python -m monitor
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import operator
-import re
 import struct
-import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cached_property, lru_cache
-from itertools import pairwise
+from functools import cached_property
 from typing import Any, Protocol
 
-from monitor.regexes import scanning
+from monitor.story_text import (
+    _MAX_NAMES,
+    _MIN_DEAL_USD,
+    _STOP,
+    _TITLE_PREFIX,
+    _WEAK,
+    _WORD,
+    _entity,
+    _kinds_of,
+    _merge_parties,
+    _phase_of,
+    _short_hash,
+    event_kinds,
+    fold,
+    jaccard,
+    minhash,
+    money_usd,
+    name_weight,
+    parties,
+    salient_names,
+    shared_parties,
+    title_key,
+    url_slug,
+    values_match,
+)
 from monitor.types import Classification, ParsedItem
 from monitor.urls import canonical_url
-from monitor.vocabulary import non_ascii_positions
 
 DEFAULT_WINDOW = timedelta(days=30)
 MAX_CANDIDATES = 12
 
-# MinHash: one-permutation hashing into _BUCKETS buckets of 32-bit minima, densified by rotation.
-_BUCKETS = 32
+# MinHash LSH bands (the signature itself: monitor.story_text.minhash)
 _BAND_ROWS = 2
 _BANDS = 8  # LSH: 8 bands of 2 rows find pairs of Jaccard 0.5 with p = 0.90, 0.6 with p = 0.97
 _NEAR_DUP = 0.5  # estimated Jaccard of word 2-shingles above which two texts are one article
-_MAX_NAMES = 24
 _KEY_NAMES = 5  # names whose pairs become blocking keys
-_MAX_PARTIES = 12
-
-# ---------------------------------------------------------------------------------------------
-# Text normalisation
-
-
-class _CombiningMarks(dict[int, int | None]):
-    """A `str.translate` table that deletes combining marks, filled in as characters are met."""
-
-    def __missing__(self, codepoint: int) -> int | None:
-        kept = None if unicodedata.combining(chr(codepoint)) else codepoint
-        self[codepoint] = kept
-        return kept
-
-
-_WITHOUT_COMBINING = _CombiningMarks()
-
-
-# Curly quotes and dashes: what fold writes in ASCII (none has a decomposition for NFKD to make).
-_ASCII_PUNCTUATION = {"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-"}
-
-
-def fold(text: str) -> str:
-    """Lower-case, accent-free, ASCII-quoted text: the form every comparison works on."""
-    if text.isascii():  # most headlines: nothing to decompose (and this is on every item's path)
-        return text.lower()
-    positions = non_ascii_positions(text)
-    if positions is None or any(text[p] not in _ASCII_PUNCTUATION for p in positions):
-        text = unicodedata.normalize("NFKD", text).translate(_WITHOUT_COMBINING)
-    # else only quotes and dashes (English news): no NFKD, no table lookup per character
-    for fancy, plain in _ASCII_PUNCTUATION.items():
-        text = text.replace(fancy, plain)
-    return text.lower()
-
-
-_TITLE_PREFIX = re.compile(
-    r"^\s*(?:\((?:lead|urgent|update|corrected|correction|\d+(?:st|nd|rd|th)\s+ld|\d+(?:st|nd|rd|th)\s+lead)"
-    r"[^)]*\)\s*|\[[^\]]{1,30}\]\s*|(?:brief|update\s*\d*|exclusive|corrected|urgent|factbox|analysis)"
-    r"\s*[-:\u2014\u2013]+\s*)+",
-    re.I,
-)
-# " - Reuters", " | Fierce Pharma", " – FiercePharma": a short trailer after a spaced separator.
-_TITLE_SUFFIX = re.compile(r"\s+(?:[-|\u2013\u2014:]|::)\s+[^-|\u2013\u2014]{2,40}$")
-_WORD = re.compile(r"[^\W_]+", re.U)
-
-
-def title_key(title: str) -> str:
-    """The title as words only, without wire prefixes ("(LEAD)", "BRIEF-") or publisher suffixes."""
-    text = title.strip()
-    for _ in range(2):
-        text = _TITLE_PREFIX.sub("", text)
-        stripped = _TITLE_SUFFIX.sub("", text)
-        if len(_WORD.findall(stripped)) >= 4:
-            text = stripped
-    return " ".join(_WORD.findall(fold(text)))
-
-
-def _hash64(text: str) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
-
-
-def _short_hash(text: str) -> str:
-    return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
-
-
-# ---------------------------------------------------------------------------------------------
-# MinHash (one-permutation hashing, densified): O(shingles), not O(shingles x permutations)
-
-
-def minhash(words: Sequence[str]) -> tuple[int, ...]:
-    """32 bucket minima of the hashed word 2-shingles (and single words for very short texts)."""
-    shingles = {f"{a} {b}" for a, b in pairwise(words)} or set(words)
-    mins = [-1] * _BUCKETS
-    for shingle in shingles:
-        h = _hash64(shingle)
-        bucket, value = h % _BUCKETS, (h >> 32) & 0xFFFFFFFF
-        if mins[bucket] < 0 or value < mins[bucket]:
-            mins[bucket] = value
-    return _densify(mins)
-
-
-def _densify(mins: list[int]) -> tuple[int, ...]:
-    if all(m < 0 for m in mins):
-        return ()
-    out = list(mins)
-    for i, m in enumerate(mins):
-        step = 1
-        while m < 0:
-            j = (i + step) % _BUCKETS
-            m = mins[j] if mins[j] < 0 else (mins[j] + step * 0x9E3779B1) & 0xFFFFFFFF
-            step += 1
-        out[i] = m
-    return tuple(out)
-
-
-def jaccard(a: Sequence[int], b: Sequence[int]) -> float:
-    """Estimated Jaccard similarity of two MinHash signatures (0 when either is empty)."""
-    if not a or not b or len(a) != len(b):
-        return 0.0
-    same: int = sum(map(operator.eq, a, b))  # counted in C
-    return same / len(a)
-
-
-# ---------------------------------------------------------------------------------------------
-# Light entity extraction from text: amounts in US dollars, salient names, event kind and phase
-
-_SCALE = {
-    "trillion": 1e12,
-    "tn": 1e12,
-    "tril": 1e12,
-    "billion": 1e9,
-    "bn": 1e9,
-    "bln": 1e9,
-    "b": 1e9,
-    "million": 1e6,
-    "mn": 1e6,
-    "mln": 1e6,
-    "m": 1e6,
-    "mil": 1e6,
-    "crore": 1e7,
-    "cr": 1e7,
-    "lakh": 1e5,
-    "k": 1e3,
-    "thousand": 1e3,
-}
-# Fixed, approximate rates to US dollars: good enough to tell $120 million from $1.2 billion.
-_RATE = {
-    "usd": 1.0,
-    "$": 1.0,
-    "us$": 1.0,
-    "dollars": 1.0,
-    "dollar": 1.0,
-    "eur": 1.1,
-    "€": 1.1,
-    "euro": 1.1,
-    "euros": 1.1,
-    "gbp": 1.27,
-    "£": 1.27,
-    "pounds": 1.27,
-    "chf": 1.1,
-    "francs": 1.1,
-    "krw": 1 / 1350,
-    "₩": 1 / 1350,
-    "w": 1 / 1350,
-    "won": 1 / 1350,
-    "jpy": 1 / 140,
-    "¥": 1 / 140,
-    "yen": 1 / 140,
-    "inr": 1 / 83,
-    "rs": 1 / 83,
-    "rs.": 1 / 83,
-    "rupees": 1 / 83,
-    "cny": 1 / 7.1,
-    "rmb": 1 / 7.1,
-    "yuan": 1 / 7.1,
-    "sek": 0.095,
-    "dkk": 0.147,
-    "sgd": 0.74,
-    "aud": 0.66,
-    "cad": 0.74,
-}
-_NUM = r"(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"
-_SCALES = r"(trillion|tril|tn|billion|bln|bn|b|million|mln|mn|mil|m|crore|cr|lakh|thousand|k)"
-_MONEY_BEFORE = re.compile(
-    r"(?<![\w$])(us\$|usd|\$|€|eur|£|gbp|chf|₩|krw|jpy|¥|inr|rs\.?|cny|rmb|sek|dkk|sgd|aud|cad|w(?=\d))"
-    r"\s?" + _NUM + r"(?:\s?" + _SCALES + r"\b)?",
-    re.I,
-)
-# (?=\d) lets the regex engine skip ahead to digits instead of trying the pattern at every position
-_MONEY_AFTER = re.compile(
-    r"(?=\d)" + _NUM + r"\s?" + _SCALES + r"?\s?(won|dollars|euros?|yen|yuan|rupees|francs|pounds)\b", re.I
-)
-_MIN_DEAL_USD = 1e6  # "$63.50 per share" is not a deal value
-
-
-def money_usd(text: str) -> tuple[float, ...]:
-    """Amounts stated in `text`, converted to US dollars at fixed rates, rounded, largest first."""
-    found: list[float] = []
-    for m in _MONEY_BEFORE.finditer(text):
-        found.append(_amount(m.group(2), m.group(3), m.group(1)))
-    for m in _MONEY_AFTER.finditer(text):
-        found.append(_amount(m.group(1), m.group(2), m.group(3)))
-    values = {float(f"{v:.3g}") for v in found if v >= _MIN_DEAL_USD}
-    return tuple(sorted(values, reverse=True))
-
-
-def _amount(number: str, scale: str | None, currency: str) -> float:
-    value = float(number.replace(",", ""))
-    if scale:
-        value *= _SCALE[scale.lower()]
-    return value * _RATE.get(currency.lower(), 1.0)
-
-
-def values_match(a: Iterable[float], b: Iterable[float], ratio: float) -> bool:
-    """True when some amount of `a` is within `ratio` of some amount of `b`."""
-    return any(max(x, y) <= ratio * min(x, y) for x in a for y in b)
-
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-# Words that are capitalised in headlines or sentence starts but name nothing.
-_STOP = _words(
-    """
-a an the and or but nor for of in on at to by with from into onto over under after before about as
-its it his her their our we they he she this that these those is are was were be been being has have
-had will would can could may might shall should do does did not no new first second third last next
-one two three four five six also than then there here more most less other another such per via up
-down out off amid while during since until still just only even all any each both some many much
-monday tuesday wednesday thursday friday saturday sunday january february march april may june july
-august september october november december jan feb mar apr jun jul aug sep sept oct nov dec today
-inc ltd llc plc corp corporation co company companies group holding holdings ag sa se nv bv gmbh kk
-signs sign signed inks ink strikes strike wins win bags secures secure lands land seals seal agrees
-deal deals contract contracts agreement agreements pact partnership partner partners partnering
-collaboration cooperation alliance mou loi supply supplies order orders manufacturing manufacture
-manufacturer manufacturers make makes making produce production producing provide provides services
-service plant plants facility facilities site sites factory campus capacity expansion expand expands
-expanding invest invests investment investing build builds building construction opens opening open
-acquire acquires acquisition acquiring buy buys buying purchase sale sell sells announce announces
-announced announcement says said report reports reported plans plan planned launch launches cdmo
-cdmos cmo cmos cdo crdmo cro biotech biopharma biopharmaceutical pharma pharmaceutical
-pharmaceuticals drug drugs drugmaker medicine medicines therapy therapies therapeutics vaccine
-vaccines firm firms global world leading largest major big key latest news update breaking exclusive
-brief lead urgent million billion trillion won dollars usd krw mn bn bln crore year years market
-markets size share trends analysis report forecast forecasts segment region cagr chief executive ceo
-president chairman officer under terms value worth valued total approximately about around nearly
-over more than up including include includes based headquartered south north east west central
-"""
-)
-# Very common in this domain: they count, but little.
-_WEAK = _words(
-    """
-korea korean us usa u.s america american china chinese japan japanese india indian europe european
-germany german uk britain british switzerland swiss france french ireland irish asia asian biologics
-bio biosciences bioscience sciences science laboratories labs pharmaceutical covid covid-19
-coronavirus mrna antibody antibodies adc cell gene vector viral fill finish sterile api biosimilar
-biosimilars commercial clinical contract development incheon songdo seoul fda food administration
-ema agency mfds nasdaq nyse krx kospi tse lse reuters yonhap ians prnewswire newswire business wire
-press release health healthcare medical research technology technologies life international
-"""
-)
-_NAME_TOKEN = re.compile(r"[^\W_][\w&'.-]*", re.U)
-_NAME_SPLIT = re.compile(r"[-/]")
-_YEAR = re.compile(r"^(19|20)\d\d$")
-
-
-def salient_names(text: str) -> tuple[str, ...]:
-    """Capitalised words, acronyms and long numbers, folded, in order of first appearance."""
-    seen: dict[str, None] = {}
-    for raw in _NAME_TOKEN.findall(text):
-        for token in _name_parts(raw):
-            if token not in seen:
-                seen[token] = None
-    return tuple(seen)[:_MAX_NAMES]
-
-
-# Both caches: news repeats its words, and these ran a few hundred times per fingerprint.
-@lru_cache(maxsize=65_536)
-def _name_parts(raw: str) -> tuple[str, ...]:
-    """The name forms in one raw token: "Lonza's" -> ("lonza",), "Samsung-Lonza" -> both."""
-    bare = _without_possessive(raw.rstrip(".-'"))
-    return tuple(token for token in map(_name_form, _NAME_SPLIT.split(bare)) if token)
-
-
-@lru_cache(maxsize=65_536)
-def _party_token(raw: str) -> str:
-    return _name_form(_without_possessive(raw.rstrip(".-'"))) if raw[0].isalnum() else ""
-
-
-def _without_possessive(word: str) -> str:
-    return word[:-2] if word.endswith("'s") else word[:-1] if word.endswith("'") else word
-
-
-_PHRASE_TOKEN = re.compile(r"[^\W_][\w&'.]*|[,;:()|\"\n]", re.U)
-
-
-def parties(text: str) -> tuple[str, ...]:
-    """Runs of consecutive capitalised non-stop words ("eli lilly", "samsung"), strong words only.
-
-    A party named by two words ("Charles River") counts once when comparing two items.
-    """
-    runs: list[list[str]] = [[]]
-    for raw in _PHRASE_TOKEN.findall(text):
-        token = _party_token(raw)
-        if token and not token.startswith("#") and token not in _WEAK:
-            runs[-1].append(token)
-            if raw.endswith((".", "'s", "'", "’s")):
-                runs.append([])
-        elif token in _WEAK and token:
-            continue
-        elif runs[-1]:
-            runs.append([])
-    found = list(dict.fromkeys(" ".join(r) for r in runs if r))
-    return tuple(p for p in found if not _inside(p, found))[:_MAX_PARTIES]
-
-
-def _merge_parties(found: Sequence[str], companies: Sequence[str]) -> tuple[str, ...]:
-    """Text parties plus the classifier's companies (strong words only), without sub-phrases."""
-    extra = [" ".join(w for w in c.split() if w not in _WEAK and w not in _STOP) for c in companies]
-    merged = list(dict.fromkeys([*found, *(e for e in extra if e)]))
-    return tuple(p for p in merged if not _inside(p, merged))[:_MAX_PARTIES]
-
-
-def _inside(party: str, others: Sequence[str]) -> bool:
-    words = set(party.split())
-    return any(o != party and words < set(o.split()) for o in others)
-
-
-def shared_parties(a: Sequence[str], names_b: Iterable[str]) -> list[str]:
-    """The parties of `a` that the other item names (by any of their words)."""
-    words = set(names_b)
-    return [p for p in a if words.intersection(p.split())]
-
-
-def _name_form(part: str) -> str:
-    if not part:
-        return ""
-    if part[0].isdigit():
-        digits = part.replace(",", "")
-        if digits.isdigit() and int(digits) >= 100 and not _YEAR.match(digits):
-            return "#" + digits
-        return ""
-    if not part[0].isupper():
-        return ""
-    token = fold(part).strip(".'")
-    if len(token) < 2 or token in _STOP:
-        return ""
-    return token
-
-
-def name_weight(token: str) -> float:
-    """How much sharing `token` says: numbers and rare names much, countries and generic words little."""
-    if token.startswith("#"):
-        return 1.5
-    return 0.25 if token in _WEAK else 1.0
-
-
-# These patterns read folded (lower-case) text, so they need no re.IGNORECASE, which made them several
-# times slower (every position compared case-insensitively).
-_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (kind, scanning(pattern))
-    for kind, pattern in (
-        (
-            "acquisition",
-            r"\b(acquir\w*|acquisition|buy\w*|bought|purchas\w*|takeover|take over|divest\w*|"
-            r"sell\w*|sale of|to sell|sold)\b",
-        ),
-        (
-            "construction",
-            r"\b(break\w* ground|groundbreaking|ground-breaking|topping[- ]out|"
-            r"construction|begins? building|starts? building)\b",
-        ),
-        (
-            "opening",
-            r"\b(opens?|opening|opened|inaugurat\w*|ribbon|full-scale operations|"
-            r"start\w* operations|unveil\w*)\b",
-        ),
-        (
-            "closure",
-            r"\b(clos(e|es|ing|ure) (of )?(the |its |a |two )?(\w+ )?(site|plant|facilit\w*)|"
-            r"shut\w*|lay(s|ing)? off|layoffs?|job cuts|cut\w* \d+ jobs)\b",
-        ),
-        (
-            "contract",
-            r"\b(contract(?! (development|manufactur\w*|research|pharma\w*|drug)\b)|agreement|deal|pact|"
-            r"letter of intent|mou|supply|partner\w*|collaborat\w*|tie-?up|orders?|manufactur\w* for|"
-            r"to (make|produce|manufacture))\b",
-        ),
-        ("investment", r"\b(invest(s|ed|ing|ment|ments)?|expan(d|ds|ded|ding|sion|sions))\b"),
-        ("regulatory", r"\b(fda|ema|mfds|483s?|warning letter|inspection|approv\w*|licen[cs]e|regulator\w*)\b"),
-        ("legal", r"\b(lawsuit|class action|settle\w*|litigation|sues|sued|court)\b"),
-        ("earnings", r"\b(earnings|profit|quarter\w*|results|revenue|sales|guidance|outlook)\b"),
-        ("people", r"\b(ceo|cfo|appoint\w*|names new|chief executive|steps? down|resign\w*)\b"),
-    )
-)
-# Every match of a kind's pattern contains one of these stems: a substring test (in C) skips the
-# regex scan of a lede that cannot match, which is most kinds for most items.
-_KIND_STEMS: dict[str, tuple[str, ...]] = {
-    "acquisition": ("acqui", "buy", "bought", "purchas", "takeover", "take over", "divest", "sell", "sale of", "sold"),
-    "construction": ("break", "ground", "topping", "construction", "building"),
-    "opening": ("open", "inaugurat", "ribbon", "operations", "unveil"),
-    "closure": ("clos", "shut", "lay", "cut"),
-    "contract": (
-        "contract",
-        "agreement",
-        "deal",
-        "pact",
-        "letter of intent",
-        "mou",
-        "supply",
-        "partner",
-        "collaborat",
-        "tie",
-        "order",
-        "manufactur",
-        "to make",
-        "to produce",
-    ),
-    "investment": ("invest", "expan"),
-    "regulatory": ("fda", "ema", "mfds", "483", "warning letter", "inspection", "approv", "licen", "regulator"),
-    "legal": ("lawsuit", "class action", "settle", "litigation", "sues", "sued", "court"),
-    "earnings": ("earnings", "profit", "quarter", "results", "revenue", "sales", "guidance", "outlook"),
-    "people": ("ceo", "cfo", "appoint", "names new", "chief executive", "step", "resign"),
-}
-_CLOSING = scanning(
-    r"\b(complet\w* (the |its |of )?(\w+ )?(acquisition|purchase|takeover|sale|merger|deal)|"
-    r"(acquisition|purchase|takeover|sale|deal) (is |was |has been )?(completed|closed|finali[sz]ed)|"
-    r"clos(es|ed|ing) (the |its |of )?(\w+ )?(acquisition|purchase|takeover|sale|deal)|"
-    r"finali[sz]\w* (the |its )?(acquisition|purchase|takeover))\b"
-)
-_LOI = scanning(r"\b(letter of intent|loi|mou|memorandum of understanding|term sheet|lettre d.intention)\b")
-_DEFINITIVE = scanning(r"\b(definitive|final contract|binding contract|formal contract)\b")
-_PHASE_STEMS: dict[str, tuple[str, ...]] = {  # as _KIND_STEMS, for the phase patterns
-    "closing": ("complet", "acquisition", "purchase", "takeover", "sale", "deal", "clos", "finali"),
-    "loi": ("letter of intent", "loi", "mou", "memorandum of understanding", "term sheet", "lettre d"),
-    "definitive": ("definitive", "contract"),
-}
-
-
-def event_kinds(text: str) -> tuple[str, ...]:
-    """Coarse kinds of event a headline and lede speak of ("acquisition", "construction", ...)."""
-    return _kinds_of(fold(text))
-
-
-def _kinds_of(folded: str) -> tuple[str, ...]:
-    return tuple(
-        kind for kind, pattern in _KINDS if any(stem in folded for stem in _KIND_STEMS[kind]) and pattern.search(folded)
-    )
-
-
-def deal_phase(text: str) -> str:
-    """ "closing" for a completed acquisition, "loi" for a letter of intent, "definitive", or ""."""
-    return _phase_of(fold(text))
-
-
-def _phase_of(text: str) -> str:
-    closing, loi, definitive = (
-        any(stem in text for stem in _PHASE_STEMS[name]) and pattern.search(text) is not None
-        for name, pattern in (("closing", _CLOSING), ("loi", _LOI), ("definitive", _DEFINITIVE))
-    )
-    if closing:
-        return "closing"
-    if loi and not definitive:
-        return "loi"
-    return "definitive" if definitive else ""
-
 
 # ---------------------------------------------------------------------------------------------
 # Fingerprint
@@ -593,30 +162,6 @@ class StoryFingerprint:
 
 def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-_SLUG_WORDS = re.compile(r"[a-z]+")
-
-
-def url_slug(url: str) -> str:
-    """The article's own slug or id (last path segment), which mirrors on other hosts keep."""
-    path = url.split("?", 1)[0].split("://", 1)[-1]
-    segments = [s for s in path.split("/")[1:] if s]
-    if not segments:
-        return ""
-    last = re.sub(r"\.(html?|php|aspx?)$", "", segments[-1].lower())
-    words = _SLUG_WORDS.findall(last)
-    if len([w for w in words if len(w) > 1]) >= 4 or (
-        len(last) >= 10 and words and re.search(r"\d", last) and re.fullmatch(r"[a-z]{2,5}\d{8,}", last)
-    ):
-        return last
-    return ""
-
-
-def _entity(value: str | None) -> str:
-    if not value or fold(value).strip() in {"undisclosed", "unnamed", "none", "n/a"}:
-        return ""
-    return " ".join(_WORD.findall(fold(value)))
 
 
 def fingerprint(item: ParsedItem, classification: Classification, seen_at: datetime) -> StoryFingerprint:

@@ -11,19 +11,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor import grouping
+from monitor import story_text
 from monitor.grouping import (
     MemoryStoryIndex,
     StoryFingerprint,
     assign_story,
     fingerprint,
     index_keys,
-    jaccard,
-    money_usd,
     same_story,
-    title_key,
 )
 from monitor.regexes import source_of
+from monitor.story_text import jaccard, money_usd, title_key
 from monitor.types import Classification, Entities, ParsedItem
 
 DAY = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
@@ -198,29 +196,29 @@ def _generous(pattern: re.Pattern[str]) -> str:
     return source_of(pattern).replace(r"\b", "")
 
 
-@pytest.mark.parametrize("kind", [kind for kind, _ in grouping._KINDS])
+@pytest.mark.parametrize("kind", [kind for kind, _ in story_text._KINDS])
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(data=st.data())
 def test_every_text_a_kind_pattern_matches_contains_one_of_its_stems(kind: str, data: st.DataObject) -> None:
     # The stems let _kinds_of skip a pattern's scan; a stem list that misses a form the pattern accepts
     # would silently drop that kind. Hypothesis writes texts the pattern matches, in every branch.
-    pattern = dict(grouping._KINDS)[kind]
+    pattern = dict(story_text._KINDS)[kind]
     text = data.draw(st.from_regex(_generous(pattern), fullmatch=True))
-    assert any(stem in text for stem in grouping._KIND_STEMS[kind]), text
+    assert any(stem in text for stem in story_text._KIND_STEMS[kind]), text
 
 
 @pytest.mark.parametrize("phase", ["closing", "loi", "definitive"])
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(data=st.data())
 def test_every_text_a_phase_pattern_matches_contains_one_of_its_stems(phase: str, data: st.DataObject) -> None:
-    pattern = {"closing": grouping._CLOSING, "loi": grouping._LOI, "definitive": grouping._DEFINITIVE}[phase]
+    pattern = {"closing": story_text._CLOSING, "loi": story_text._LOI, "definitive": story_text._DEFINITIVE}[phase]
     text = data.draw(st.from_regex(_generous(pattern), fullmatch=True))
-    assert any(stem in text for stem in grouping._PHASE_STEMS[phase]), text
+    assert any(stem in text for stem in story_text._PHASE_STEMS[phase]), text
 
 
 def test_kind_stems_skip_what_cannot_match() -> None:
-    assert grouping._kinds_of("the company posted a loss and named a new chair") == ()
-    assert grouping._kinds_of("lonza to acquire a plant; construction begins") == ("acquisition", "construction")
+    assert story_text._kinds_of("the company posted a loss and named a new chair") == ()
+    assert story_text._kinds_of("lonza to acquire a plant; construction begins") == ("acquisition", "construction")
 
 
 # Quotes and dashes fold without NFKD; accents, ligatures and combining marks go through it.
@@ -231,4 +229,4 @@ _FOLD_CHARS = st.sampled_from([*"aZ 1'-\"", "’", "‘", "“", "”", "–", "
 def test_fold_is_nfkd_without_combining_marks_with_ascii_quotes_and_dashes(text: str) -> None:
     decomposed = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     expected = decomposed.translate(str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-"}))
-    assert grouping.fold(text) == expected.lower()
+    assert story_text.fold(text) == expected.lower()

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor import classify, grouping
+from monitor import classify, story_text
 from monitor.regexes import first_characters, scanning, source_of
 
 # Invented text in the shape of trade-press items: names, amounts, dates, punctuation, Korean.
@@ -45,7 +45,7 @@ def _project_patterns() -> list[str]:
     rules += [rule for value in vars(classify).values() if isinstance(value, list) for rule in value
               if isinstance(rule, classify._Rule)]  # fmt: skip
     sources = [classify._strip_leading_boundaries(rule.pattern) or rule.pattern for rule in rules]
-    return sources + [source_of(pattern) for _, pattern in grouping._KINDS]
+    return sources + [source_of(pattern) for _, pattern in story_text._KINDS]
 
 
 @pytest.mark.parametrize("pattern", PATTERNS)
