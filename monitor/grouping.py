@@ -6,7 +6,7 @@ the client and by the CDMO). Analysts want one alert for all of it, and a separa
 same company's next deal, the closing of an acquisition whose signing they saw, or another plant.
 
 The module is a pure core with no I/O. `fingerprint` reduces an item and its classification to a
-compact, JSON-serialisable `StoryFingerprint`; `index_keys` gives the few blocking keys (URL, slug,
+compact, JSON-serialisable `StoryFingerprint` (reading the text with `monitor.story_text`); `index_keys` gives the few blocking keys (URL, slug,
 title, MinHash LSH bands, pairs of salient names, entity signatures) under which it is stored and
 looked up; `same_story` compares two fingerprints with explicit rules, from the cheapest and surest
 (same URL) to the loosest (same names and amount in the same weeks), after vetoes that keep apart
