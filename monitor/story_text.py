@@ -22,8 +22,8 @@ from monitor.vocabulary import non_ascii_positions
 
 # MinHash: one-permutation hashing into _BUCKETS buckets of 32-bit minima, densified by rotation.
 _BUCKETS = 32
-_MAX_NAMES = 24
-_MAX_PARTIES = 12
+_MAX_NAMES = 24  # salient names kept per item
+_MAX_PARTIES = 12  # parties kept per item
 
 # ---------------------------------------------------------------------------------------------
 # Text normalisation
