@@ -1,10 +1,10 @@
 """Build: the pure-Python package, plus mypyc-compiled copies of its CPU-heavy pure modules when possible.
 
 Why mypyc: the classifier (with its vocabulary and amount parsing), link canonicalisation, the fast feed
-parser and the text side of story fingerprints are typed (mypy --strict) pure Python, and the speed targets are out of reach for the interpreter here.
-mypyc, the compiler the mypy project maintains (black and mypy ship compiled with it), turns the same source
-into C extension modules (about 1.6x faster on the classifier) without a second implementation to keep in
-step. Everything else is declared in pyproject.toml.
+parser and the text side of story fingerprints are typed (mypy --strict) pure Python, and the speed targets
+are out of reach for the interpreter here. mypyc, the compiler the mypy project maintains (black and mypy
+ship compiled with it), turns the same source into C extension modules (about 1.6x faster on the classifier)
+without a second implementation to keep in step. Everything else is declared in pyproject.toml.
 
 Compiling is optional: without a C compiler, with MONITOR_PURE_PYTHON=1, or when the build fails, the package
 installs as pure Python (same results, slower) and says so. The build writes the SHA-256 of each compiled

@@ -5,14 +5,14 @@ One deal is printed by a wire, syndicated verbatim, mirrored under staging hosts
 the client and by the CDMO). Analysts want one alert for all of it, and a separate alert for the
 same company's next deal, the closing of an acquisition whose signing they saw, or another plant.
 
-The module is a pure core with no I/O. `fingerprint` reduces an item and its classification to a
-compact, JSON-serialisable `StoryFingerprint` (reading the text with `monitor.story_text`); `index_keys` gives the few blocking keys (URL, slug,
-title, MinHash LSH bands, pairs of salient names, entity signatures) under which it is stored and
-looked up; `same_story` compares two fingerprints with explicit rules, from the cheapest and surest
-(same URL) to the loosest (same names and amount in the same weeks), after vetoes that keep apart
-what must stay apart (conflicting amounts, clients or sites; signing vs closing). `assign_story`
-only ever looks at the candidates an index returns for those keys inside a time window, so its cost
-does not grow with the number of stored items (see docs/performance.md: scans do not scale).
+The module is a pure core with no I/O. `fingerprint` reduces an item and its classification to a compact,
+JSON-serialisable `StoryFingerprint` (reading the text with `monitor.story_text`); `index_keys` gives the
+few blocking keys (URL, slug, title, MinHash LSH bands, pairs of salient names, entity signatures) under
+which it is stored and looked up; `same_story` compares two fingerprints with explicit rules, from the
+cheapest and surest (same URL) to the loosest (same names and amount in the same weeks), after vetoes that
+keep apart what must stay apart (conflicting amounts, clients or sites; signing vs closing). `assign_story`
+only ever looks at the candidates an index returns for those keys inside a time window, so its cost does not
+grow with the number of stored items (see docs/performance.md: scans do not scale).
 
 Thresholds were chosen by measurement on the labelled corpus (`python -m monitor.eval_stories`).
 """
