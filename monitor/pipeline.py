@@ -128,8 +128,10 @@ def poll(pipeline: Pipeline, names: Sequence[str] | None = None, *, notify: bool
         nonlocal last_commit
         while batch := _next_batch(parsing, wait=wait, gather_until=last_commit + COMMIT_EVERY):
             with store.transaction(pipeline.engine) as session:
+                rows = store.feeds_by_id(session, [snapshots[index].id for index, *_ in batch])  # one query
                 for index, outcome, body_hash, parsed in batch:
-                    results[index] = _store_parsed(pipeline, session, snapshots[index], outcome, body_hash, parsed,
+                    snap = snapshots[index]
+                    results[index] = _store_parsed(pipeline, session, snap, rows[snap.id], outcome, body_hash, parsed,
                                                    notify=notify)  # fmt: skip
             last_commit = time.monotonic()
 
@@ -228,15 +230,18 @@ def _store_parsed(
     pipeline: Pipeline,
     session: Session,
     snap: FeedSnapshot,
+    feed: Feed,
     outcome: FetchResult,
     body_hash: str,
     parsed: ParseOutcome,
     *,
     notify: bool,
 ) -> PollResult:
-    """Store one changed feed's items, stories and alerts with its new state (in the caller's transaction)."""
+    """Store one changed feed's items, stories and alerts with its new state (in the caller's transaction).
+
+    `feed` is the feed's row, loaded in that transaction.
+    """
     now = pipeline.clock()
-    feed = _feed_row(session, snap)
     if isinstance(parsed, FeedError):
         return _failure(feed, snap, parsed, now)
     policy = AlertPolicy() if notify and snap.baseline_done else QUIET
@@ -271,12 +276,6 @@ def _snapshot(row: Feed) -> FeedSnapshot:
         baseline_done=row.baseline_done,
         tags=tuple(t for t in row.tags.split(",") if t),
     )
-
-
-def _feed_row(session: Session, snap: FeedSnapshot) -> Feed:
-    feed = session.get(Feed, snap.id)
-    assert feed is not None
-    return feed
 
 
 def _mark_success(feed: Feed, snap: FeedSnapshot, outcome: FetchResult, now: datetime, body_hash: str | None) -> None:
