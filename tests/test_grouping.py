@@ -230,3 +230,21 @@ def test_fold_is_nfkd_without_combining_marks_with_ascii_quotes_and_dashes(text:
     decomposed = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     expected = decomposed.translate(str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-"}))
     assert story_text.fold(text) == expected.lower()
+
+
+# Currencies (any case, with and without the dot or a space), digits and separators, and characters
+# that case-fold to ASCII letters ("ſ" to s, the Kelvin sign to k) or are digits outside ASCII.
+_CURRENCIES = ["$", "US$", "usd", "Rs.", "rs", "EUR", "€", "₩", "W", "w", "krw", "¥", "ſek", "\u212akw"]
+_NUMBERS = ["٣", "1", "25", ",000", ".5", " million", "bn", "B", " won"]
+_AMOUNTS = st.tuples(st.sampled_from(_CURRENCIES), st.sampled_from(["", " ", "\u00a0"]), st.sampled_from(_NUMBERS))
+_MONEY_PIECES = st.one_of(
+    _AMOUNTS.map("".join), st.sampled_from([*_CURRENCIES, *_NUMBERS, " ", "\u00a0", "\n", "-", "x", "a"])
+)
+
+
+@given(st.lists(_MONEY_PIECES, max_size=30).map("".join))
+def test_currency_first_amounts_are_the_ones_a_full_scan_finds(text: str) -> None:
+    # money_usd tries the currency-first pattern only just before runs of digits; a whole-text scan
+    # with finditer is the reference.
+    expected = [(m.span(), m.groups()) for m in story_text._MONEY_BEFORE.finditer(text)]
+    assert [(m.span(), m.groups()) for m in story_text._currency_first(text)] == expected
