@@ -88,6 +88,7 @@ class _Doc:
         "text",
         "title_end",
         "vocabulary",
+        "word_starts_are_boundaries",
     )
 
     def __init__(self, title: str, summary: str, vocabulary: Vocabulary) -> None:
@@ -107,6 +108,10 @@ class _Doc:
         # Rules whose trigger words occur, and the subset triggered by a substring (Korean,
         # Japanese, Chinese): those can match anywhere, so they are never tried as anchored.
         self.active, self.substring_active = _active_rules(self.positions, lower, cjk)
+        # Whether every regex word boundary before a Latin letter or digit starts a word of
+        # `tokenize`: not when the item has Hangul, kana or CJK, or the multiplication or division
+        # sign (U+00D7, U+00F7), which `tokenize` counts as word characters and the regex does not.
+        self.word_starts_are_boundaries = not cjk and "\u00d7" not in lower and "\u00f7" not in lower
         self._masked: str | None = None
         self._sentence_starts: list[int] | None = None
 
@@ -248,13 +253,21 @@ class _Rule:
     is a bug; the tests check the rules against their examples.
     """
 
-    __slots__ = ("anchored", "bounded", "keys", "pattern", "regex", "subs")
+    __slots__ = ("anchored", "bounded", "keys", "pattern", "regex", "start_keys", "subs")
 
-    def __init__(self, pattern: str, triggers: str = "", anchored: bool = False) -> None:
+    def __init__(self, pattern: str, triggers: str = "", anchored: bool = False, starts: str = "") -> None:
         self.pattern = pattern
         # Anchored rules only match where a trigger word starts (the triggers are all the words a
         # match can begin with), so they are tried at a few offsets instead of every position.
         self.anchored = anchored
+        # Rules triggered by a later word ("plant ... opens") can still name the words every match
+        # begins with (`starts`); `finditer` then tries them only where one of those starts.
+        self.start_keys = tuple(sorted({_trigger_key(w) for w in starts.split()}))
+        if self.start_keys and (anchored or not all(_TRIGGER_WORD.fullmatch(w) for w in starts.split())):
+            raise ValueError(f"start words are for rules triggered by other words, and Latin: {starts}")
+        for key in self.start_keys:  # indexed in every item like trigger keys, but trigger no rule
+            _TRIGGER_KEYS.add(key)
+            _RULES_BY_KEY.setdefault(key, [])
         # A leading \b stops the regex engine from skipping ahead by first character; drop it
         # and check the word boundary in Python instead (matches are rare, positions are many).
         stripped = _strip_leading_boundaries(pattern)
@@ -279,16 +292,19 @@ class _Rule:
             return ()
         if self.anchored and self not in doc.substring_active:
             return self._anchored_matches(doc, first_only=False)
+        if self.start_keys and self.bounded and doc.word_starts_are_boundaries:
+            return self._matches_at_start_words(doc)
         if not self.bounded:
             return self.regex.finditer(doc.lower)
-        return self._bounded_matches(doc.lower, 0, len(doc.lower))
+        return self._bounded_matches(doc.lower, 0, len(doc.lower), first_only=False)
 
     def search(self, doc: _Doc, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
         if self not in doc.active:
             return None
         if not self.bounded:
             return self.regex.search(text, pos, endpos)
-        return next(self._bounded_matches(text, pos, endpos), None)
+        found = self._bounded_matches(text, pos, endpos, first_only=True)
+        return found[0] if found else None
 
     def in_span(self, doc: _Doc, start: int, end: int, text: str | None = None) -> re.Match[str] | None:
         """The first match inside doc.lower[start:end] (or the same span of `text`, e.g. `doc.masked`)."""
@@ -322,7 +338,8 @@ class _Rule:
             return found[0] if found else None
         if not self.bounded:
             return self.regex.search(doc.lower)
-        return next(self._bounded_matches(doc.lower, 0, len(doc.lower)), None)
+        found = self._bounded_matches(doc.lower, 0, len(doc.lower), first_only=True)
+        return found[0] if found else None
 
     def _starts(self, doc: _Doc) -> list[int]:
         """Where this (anchored) rule's trigger words start in the item, in order."""
@@ -346,17 +363,44 @@ class _Rule:
                 last_end = m.end()
         return found
 
-    def _bounded_matches(self, text: str, pos: int, endpos: int) -> Iterator[re.Match[str]]:
+    def _matches_at_start_words(self, doc: _Doc) -> list[re.Match[str]]:
+        """What `_bounded_matches` finds in the item, tried only where a start word begins.
+
+        Every match begins with one of the start words right after a word boundary, and such a
+        position is where `tokenize` starts a word (`_Doc.word_starts_are_boundaries`); word starts
+        that are no boundary for the regex (after "_" or a Greek letter) are skipped by the same
+        check as in `_bounded_matches`. Matching at a few offsets costs far less than a scan."""
+        positions = doc.positions
+        present = [positions[key] for key in self.start_keys if key in positions]
+        if not present:
+            return []
+        starts = present[0] if len(present) == 1 else sorted({start for found in present for start in found})
+        match, lower, last_end = self.regex.match, doc.lower, -1
+        found: list[re.Match[str]] = []
+        for start in starts:
+            if start < last_end or (start > 0 and (lower[start - 1].isalnum() or lower[start - 1] == "_")):
+                continue
+            m = match(lower, start)
+            if m is not None:
+                found.append(m)
+                last_end = m.end() if m.end() > start else start + 1
+        return found
+
+    def _bounded_matches(self, text: str, pos: int, endpos: int, *, first_only: bool) -> list[re.Match[str]]:
+        # A list, not a generator (as in `_anchored_matches`): cheaper to call and to consume.
         search = self.regex.search
+        found: list[re.Match[str]] = []
         while True:
             m = search(text, pos, endpos)
             if m is None:
-                return
+                return found
             start = m.start()
             if start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
                 pos = start + 1
                 continue
-            yield m
+            found.append(m)
+            if first_only:
+                return found
             pos = m.end() if m.end() > start else start + 1
 
 
@@ -426,12 +470,17 @@ _PLANT = (
     r"|capabilities|footprint|operations|unit|space|building)|production (?:capacity|base|building|hub)"
     r"|capacity|capacities|cleanrooms?|공장|工場|工厂)"
 )
+# The words a match of _PLANT can begin with (for `starts`; its Hangul and CJK words are found by a scan).
+_PLANT_STARTS = (
+    "plant facility site factory campus suite production manufacturing filling fill line bioreactor capacity cleanroom"
+)
 _PLANT_ASSET = (
     r"(?:plants?|facility|facilities|sites?|factory|factories|campus|manufacturing (?:operations|assets|unit"
     r"|network|business|capabilities|capacity|footprint)|cdmo|cmo|contract manufacturer|"
     r"contract development and manufacturing organi[sz]ation"
     r"|공장)"
 )
+_PLANT_ASSET_STARTS = "plant facility site factory campus manufacturing cdmo cmo contract"
 
 # Strong contract phrases: a manufacturing-type agreement, making a client's product, being
 # selected as its manufacturer, providing manufacturing services, reserving capacity, DART.
@@ -632,6 +681,7 @@ _PLANT_STRONG = [
     _c(
         rf"\b{_PLANT} (?:[\w-]+ ){{0,3}}?(?:opens|opened|inaugurated|is now open|officially open\w*)\b",
         "opens opened inaugurated open officially",
+        starts=_PLANT_STARTS,
     ),
     # operations
     _anchored(
@@ -644,6 +694,7 @@ _PLANT_STRONG = [
         r"\b(?:plant|facility|site|campus|line|suite)s?\b.{0,60}?\b(?:begins?|began|starts?|started|commenc\w+)"
         r" (?:\w+ ){0,2}?(?:operations?|production|manufacturing)\b",
         "begin begins began start starts started commenc",
+        starts="plant facility site campus line suite",
     ),
     _anchored(
         rf"\bcommission(?:s|ed|ing)? (?:of )?(?:the |a |an |its |new |first )*(?:[\w-]+ ){{0,3}}?{_PLANT}\b",
@@ -691,6 +742,7 @@ _PLANT_STRONG = [
     _c(
         rf"\b{_PLANT_ASSET} (?:[\w-]+ ){{0,2}}?(?:acquisition|purchase|sale|buy|takeover)\b",
         "acquisition purchase sale buy takeover",
+        starts=_PLANT_ASSET_STARTS,
     ),
     _anchored(
         rf"\b(?:throws? down|pays?|paid|paying|shells? out|forks? over|spends?|spent) (?:[\w$€£₩.,'-]+ ){{0,4}}?"
@@ -717,7 +769,7 @@ _PLANT_WEAK = [
         r"(?:[\w$€£₩.,-]+ ){0,3}?expansion\b",
         "plan plans announce announces announced unveil unveils unveiled details outlines",
     ),
-    _c(rf"\b{_PLANT} expansions?\b", "expansion expansions"),
+    _c(rf"\b{_PLANT} expansions?\b", "expansion expansions", starts=_PLANT_STARTS),
     _anchored(
         r"\bnew (?:[\w-]+ ){0,3}?(?:production|manufacturing|filling) lines?\b|\badditional (?:[\w-]+ ){0,2}?suites\b",
         "new additional",
@@ -745,6 +797,7 @@ _PLANT_BUILD = [
     _c(
         rf"\b(?:{_PHYSICAL}|(?:production|manufacturing|fill-finish|filling) capacity) expansions?\b",
         "expansion expansions",
+        starts="plant facility site factory campus hub suite line production manufacturing fill filling",
     ),
     _anchored(
         r"\b(?:expands?|expanded|expanding|boosts?|boosted|boosting|doubles?|doubled|doubling|triples?|tripled)"
