@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import re
 import sys
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -84,6 +84,7 @@ class _Doc:
         "lower",
         "mentions",
         "positions",
+        "rule_starts",
         "substring_active",
         "text",
         "title_end",
@@ -114,6 +115,7 @@ class _Doc:
         self.word_starts_are_boundaries = not cjk and "\u00d7" not in lower and "\u00f7" not in lower
         self._masked: str | None = None
         self._sentence_starts: list[int] | None = None
+        self.rule_starts: dict[_Rule, list[int]] = {}  # see _Rule._starts
 
     @property
     def title(self) -> str:
@@ -134,12 +136,8 @@ class _Doc:
             self._masked = "".join(parts)
         return self._masked
 
-    def sentence_of(self, pos: int) -> str:
-        """The lowercased sentence (title, or a summary sentence) around `pos`."""
-        start, end = self.sentence_span(pos)
-        return self.lower[start:end]
-
     def sentence_span(self, pos: int) -> tuple[int, int]:
+        """Where the sentence (title, or a summary sentence) around `pos` starts and ends."""
         if pos < self.title_end:
             return 0, self.title_end
         if self._sentence_starts is None:
@@ -215,7 +213,10 @@ def _build_doc(title: str, summary: str, vocabulary: Vocabulary) -> _Doc:
     return _Doc(title, summary, vocabulary)
 
 
-_SENTENCE_END = scanning(r"[.!?]['\"”]? (?=['\"“(]?[A-Z0-9])|\s[*•]\s|\s--?\s(?=[A-Z])")
+# [.!?]['"”]? (?=['"“(]?[A-Z0-9]) | \s[*•]\s | \s--?\s(?=[A-Z]), with the first character taken by one
+# class: the regex engine then skips to the next candidate in C, where a lookahead or branches
+# would make it try every position (several times slower on an item).
+_SENTENCE_END = re.compile(r"[.!?\s](?:(?<=[.!?])['\"”]? (?=['\"“(]?[A-Z0-9])|(?<=\s)(?:[*•]\s|--?\s(?=[A-Z])))")
 _ABBREVIATION = re.compile(
     r"(?:\b[A-Z]|\b(?:Inc|Co|Corp|Ltd|No|Jr|Sr|St|Mr|Ms|Dr|vs|approx|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov"
     r"|Dec|U\.S|U\.K|N\.C|Md|Mass|Calif|Ill|Tenn|Ind|Mich|Fla|Ga|Pa|Va|Wash|Conn|Ariz|Colo|Tex))$"
@@ -293,7 +294,7 @@ class _Rule:
         if self.anchored and self not in doc.substring_active:
             return self._anchored_matches(doc, first_only=False)
         if self.start_keys and self.bounded and doc.word_starts_are_boundaries:
-            return self._matches_at_start_words(doc)
+            return self._word_start_matches(doc, 0, len(doc.lower), first_only=False)
         if not self.bounded:
             return self.regex.finditer(doc.lower)
         return self._bounded_matches(doc.lower, 0, len(doc.lower), first_only=False)
@@ -303,7 +304,10 @@ class _Rule:
             return None
         if not self.bounded:
             return self.regex.search(text, pos, endpos)
-        found = self._bounded_matches(text, pos, endpos, first_only=True)
+        if text is doc.lower and (self.anchored or self.start_keys) and doc.word_starts_are_boundaries:
+            found = self._word_start_matches(doc, pos, endpos, first_only=True)
+        else:
+            found = self._bounded_matches(text, pos, endpos, first_only=True)
         return found[0] if found else None
 
     def in_span(self, doc: _Doc, start: int, end: int, text: str | None = None) -> re.Match[str] | None:
@@ -315,10 +319,9 @@ class _Rule:
             self in doc.substring_active and any(sub in doc.lower[start:end] for sub in self.subs)
         ):
             return self.search(doc, text, start, end)
-        match = self.regex.match
-        for pos in self._starts(doc):
-            if pos < start:
-                continue
+        match, starts = self.regex.match, self._starts(doc)
+        for i in range(bisect_left(starts, start), len(starts)):
+            pos = starts[i]
             if pos >= end:
                 break
             m = match(text, pos, end)
@@ -342,11 +345,19 @@ class _Rule:
         return found[0] if found else None
 
     def _starts(self, doc: _Doc) -> list[int]:
-        """Where this (anchored) rule's trigger words start in the item, in order."""
-        present, positions = doc.active[self], doc.positions
+        """Where the words a match can begin with start in the item, in order: the trigger words of an
+        anchored rule, the start words of another. Kept per item: some rules are asked once per match."""
+        starts = doc.rule_starts.get(self)
+        if starts is not None:
+            return starts
+        positions = doc.positions
+        present = doc.active[self] if self.anchored else [key for key in self.start_keys if key in positions]
         if len(present) == 1:
-            return positions[present[0]]  # already in order, each offset once
-        return sorted({start for key in present for start in positions[key]})
+            starts = positions[present[0]]  # already in order, each offset once
+        else:
+            starts = sorted({start for key in present for start in positions[key]})
+        doc.rule_starts[self] = starts
+        return starts
 
     def _anchored_matches(self, doc: _Doc, *, first_only: bool) -> list[re.Match[str]]:
         # A list, not a generator: most rules match nowhere, and a call is cheaper than a generator.
@@ -363,26 +374,28 @@ class _Rule:
                 last_end = m.end()
         return found
 
-    def _matches_at_start_words(self, doc: _Doc) -> list[re.Match[str]]:
-        """What `_bounded_matches` finds in the item, tried only where a start word begins.
+    def _word_start_matches(self, doc: _Doc, pos: int, endpos: int, *, first_only: bool) -> list[re.Match[str]]:
+        """What `_bounded_matches(doc.lower, pos, endpos)` finds, tried only where a first word starts.
 
-        Every match begins with one of the start words right after a word boundary, and such a
-        position is where `tokenize` starts a word (`_Doc.word_starts_are_boundaries`); word starts
-        that are no boundary for the regex (after "_" or a Greek letter) are skipped by the same
-        check as in `_bounded_matches`. Matching at a few offsets costs far less than a scan."""
-        positions = doc.positions
-        present = [positions[key] for key in self.start_keys if key in positions]
-        if not present:
-            return []
-        starts = present[0] if len(present) == 1 else sorted({start for found in present for start in found})
-        match, lower, last_end = self.regex.match, doc.lower, -1
+        Every match begins with one of the rule's first words (`_starts`) right after a word
+        boundary, and such a position is where `tokenize` starts a word (when
+        `_Doc.word_starts_are_boundaries`); word starts that are no boundary for the regex (after
+        "_" or a Greek letter) are skipped by the same check as in `_bounded_matches`. Matching at
+        a few offsets costs far less than a scan."""
+        match, lower, starts = self.regex.match, doc.lower, self._starts(doc)
         found: list[re.Match[str]] = []
-        for start in starts:
+        last_end = pos
+        for i in range(bisect_left(starts, pos), len(starts)):
+            start = starts[i]
+            if start >= endpos:
+                break
             if start < last_end or (start > 0 and (lower[start - 1].isalnum() or lower[start - 1] == "_")):
                 continue
-            m = match(lower, start)
+            m = match(lower, start, endpos)
             if m is not None:
                 found.append(m)
+                if first_only:
+                    return found
                 last_end = m.end() if m.end() > start else start + 1
         return found
 
@@ -891,7 +904,8 @@ _EXPLAINER = _anchored(
     " policy opinion editor editorial commentary paradox survey ranking profile anniversary at landscape navigat"
     " reshap preparing lessons out k trends",
 )
-_QUESTION_OR_YEARS = re.compile(r"\?\s*$|\d{4} ?[-–] ?\d{4}")  # a question headline, or "2023-2030" (reports)
+_YEAR_RANGE = re.compile(r"\d{4} ?[-–] ?\d{4}")  # "2023-2030" (reports)
+
 _REGULATORY_HEADLINE = _anchored(
     r"\b(?:fda|ema|mfds|nmpa|chmp|mhra|health canada|regulators?)\b.{0,40}\b(?:approv\w*|nod|clears?|accepts?"
     r"|grants?)|\bapprov\w* (?:[\w-]+ ){0,3}(?:drug|therapy|biosimilar|vaccine|treatment|for)\b|\bnod\b|\bfiles\b"
@@ -939,10 +953,10 @@ def _contract_evidence(doc: _Doc) -> _Evidence:
     item_is_acquisition = bool(_ACQUISITION.first(doc))
     for pattern in _active(doc, _CONTRACT_WEAK):
         for m in pattern.finditer(doc):
-            sentence = doc.sentence_of(m.start())
-            if _acquisition_deal(doc, sentence):
+            s_start, s_end = doc.sentence_span(m.start())
+            if _acquisition_deal(doc, s_start, s_end):
                 continue
-            if _MFG_CONTEXT.in_span(doc, *doc.sentence_span(m.start())) or (
+            if _MFG_CONTEXT.in_span(doc, s_start, s_end) or (
                 _cdmo_in_sentence(doc, m.start()) and not item_is_acquisition
             ):
                 evidence.weak.append(doc.text[m.start() : m.end()])
@@ -969,10 +983,14 @@ def _client_marked(doc: _Doc, start: int, end: int) -> bool:
     return any(not doc.vocabulary.is_cdmo_group(m.company) for m in doc.mentions_between(start + 3, window_end))
 
 
-def _acquisition_deal(doc: _Doc, sentence: str) -> bool:
-    """A generic "deal" in a sentence about buying or selling a company or plant is M&A."""
-    bought = _ACQUISITION.search(doc, sentence) or _DEAL_FOR_ASSET.search(doc, sentence)
-    return bool(bought) and not _MFG_AGREEMENT.search(sentence)
+def _acquisition_deal(doc: _Doc, start: int, end: int) -> bool:
+    """A generic "deal" in a sentence (doc.lower[start:end]) about buying or selling a company or plant is M&A.
+
+    Searched in place rather than in a copy of the sentence, so the anchored rules are tried only
+    where their first words start (a sentence starts the text or follows a space: same boundaries)."""
+    lower = doc.lower
+    bought = _ACQUISITION.search(doc, lower, start, end) or _DEAL_FOR_ASSET.search(doc, lower, start, end)
+    return bool(bought) and not _MFG_AGREEMENT.search(lower, start, end)
 
 
 def _plant_evidence(doc: _Doc) -> _Evidence:
@@ -1075,10 +1093,18 @@ def _hard_veto_both(doc: _Doc) -> bool:
         or _EXECUTIVE.in_title(doc)
         or _FINANCING.in_title(doc)
         or _EXPLAINER.in_title(doc)
-        or _QUESTION_OR_YEARS.search(doc.title)
+        or _question_or_years(doc.title)
         or _LAWSUIT.first(doc)
         or _INSPECTION_FINDINGS.first(doc)
     )
+
+
+def _question_or_years(title: str) -> bool:
+    """A question headline, or a range of years: what searching `\\?\\s*$|\\d{4} ?[-–] ?\\d{4}` finds, but
+    a regex search tries every position of the title, and most titles have neither "?" nor a dash."""
+    if title.rstrip().endswith("?"):  # `\s*$`: `\s` and str.rstrip agree on what whitespace is
+        return True
+    return ("-" in title or "–" in title) and _YEAR_RANGE.search(title) is not None
 
 
 def _soft_veto_both(doc: _Doc) -> bool:
