@@ -254,7 +254,7 @@ class _Rule:
     is a bug; the tests check the rules against their examples.
     """
 
-    __slots__ = ("anchored", "bounded", "keys", "pattern", "regex", "start_keys", "subs")
+    __slots__ = ("anchored", "bounded", "keys", "matcher", "pattern", "regex", "start_keys", "subs")
 
     def __init__(self, pattern: str, triggers: str = "", anchored: bool = False, starts: str = "") -> None:
         self.pattern = pattern
@@ -273,7 +273,10 @@ class _Rule:
         # and check the word boundary in Python instead (matches are rare, positions are many).
         stripped = _strip_leading_boundaries(pattern)
         self.bounded = stripped is not None
-        self.regex = scanning(stripped if stripped is not None else pattern)
+        source = stripped if stripped is not None else pattern
+        self.regex = scanning(source)
+        # For `match` at a known offset: the lookahead `scanning` adds would only be checked once more.
+        self.matcher = re.compile(source)
         words = triggers.split()
         self.subs = tuple(w for w in words if not _TRIGGER_WORD.fullmatch(w))
         self.keys = frozenset(_trigger_key(w) for w in words if _TRIGGER_WORD.fullmatch(w))
@@ -319,7 +322,7 @@ class _Rule:
             self in doc.substring_active and any(sub in doc.lower[start:end] for sub in self.subs)
         ):
             return self.search(doc, text, start, end)
-        match, starts = self.regex.match, self._starts(doc)
+        match, starts = self.matcher.match, self._starts(doc)
         for i in range(bisect_left(starts, start), len(starts)):
             pos = starts[i]
             if pos >= end:
@@ -361,7 +364,7 @@ class _Rule:
 
     def _anchored_matches(self, doc: _Doc, *, first_only: bool) -> list[re.Match[str]]:
         # A list, not a generator: most rules match nowhere, and a call is cheaper than a generator.
-        match, lower, last_end = self.regex.match, doc.lower, -1
+        match, lower, last_end = self.matcher.match, doc.lower, -1
         found: list[re.Match[str]] = []
         for start in self._starts(doc):
             if start < last_end:
@@ -382,7 +385,7 @@ class _Rule:
         `_Doc.word_starts_are_boundaries`); word starts that are no boundary for the regex (after
         "_" or a Greek letter) are skipped by the same check as in `_bounded_matches`. Matching at
         a few offsets costs far less than a scan."""
-        match, lower, starts = self.regex.match, doc.lower, self._starts(doc)
+        match, lower, starts = self.matcher.match, doc.lower, self._starts(doc)
         found: list[re.Match[str]] = []
         last_end = pos
         for i in range(bisect_left(starts, pos), len(starts)):
