@@ -31,9 +31,13 @@ __all__ = ["first_characters", "scanning", "source_of"]
 
 
 def scanning(pattern: str, flags: int = 0) -> re.Pattern[str]:
-    """`re.compile(pattern, flags)`, prefixed with a lookahead of its possible first characters."""
+    """`re.compile(pattern, flags)`, prefixed with a lookahead of its possible first characters.
+
+    Not when the pattern starts with a literal, a character class or a choice of literals: the
+    engine then skips to candidates by itself, faster than with a lookahead (which it cannot use
+    for that: it would try the lookahead at every position)."""
     atoms = first_characters(pattern, flags)
-    if atoms is None:
+    if atoms is None or _engine_skips(pattern, flags):
         return re.compile(pattern, flags)
     try:
         return re.compile(f"{_PREFIX_START}{''.join(sorted(atoms))}{_PREFIX_END}{pattern})", flags)
@@ -64,6 +68,27 @@ def first_characters(pattern: str, flags: int = 0) -> set[str] | None:
         return None
     atoms, can_be_empty = _first(list(tree))
     return None if can_be_empty else atoms
+
+
+def _engine_skips(pattern: str, flags: int) -> bool:
+    """Whether CPython's compiler gives the pattern a literal prefix or a first-character set of its
+    own (`_compile_info`): it starts, inside plain groups, with a literal, a class, or a choice of
+    alternatives that each start with a literal."""
+    items = list(_parse.parse(pattern, flags))
+    while items:
+        op, arg = items[0]
+        if op is _sre.SUBPATTERN:
+            _group, add_flags, del_flags, inner = arg
+            if add_flags or del_flags:
+                return False
+            items = list(inner)
+            continue
+        if op is _sre.LITERAL or op is _sre.IN:
+            return True
+        if op is _sre.BRANCH:
+            return all(bool(branch) and next(iter(branch))[0] is _sre.LITERAL for branch in arg[1])
+        return False
+    return False
 
 
 def _first(items: list[tuple[Any, Any]]) -> tuple[set[str] | None, bool]:
