@@ -213,10 +213,10 @@ def _build_doc(title: str, summary: str, vocabulary: Vocabulary) -> _Doc:
     return _Doc(title, summary, vocabulary)
 
 
-# [.!?]['"”]? (?=['"“(]?[A-Z0-9]) | \s[*•]\s | \s--?\s(?=[A-Z]), with the first character taken by one
-# class: the regex engine then skips to the next candidate in C, where a lookahead or branches
-# would make it try every position (several times slower on an item).
-_SENTENCE_END = re.compile(r"[.!?\s](?:(?<=[.!?])['\"”]? (?=['\"“(]?[A-Z0-9])|(?<=\s)(?:[*•]\s|--?\s(?=[A-Z])))")
+_SENTENCE_END = re.compile(r"[.!?]['\"”]? (?=['\"“(]?[A-Z0-9])|\s[*•]\s|\s--?\s(?=[A-Z])")
+# A match of _SENTENCE_END starts at one of these, or at the space before [*•-]: the only places
+# worth trying. A search would try every space (or, with a lookahead, every position).
+_SENTENCE_END_MARK = re.compile(r"[.!?*•-]")
 _ABBREVIATION = re.compile(
     r"(?:\b[A-Z]|\b(?:Inc|Co|Corp|Ltd|No|Jr|Sr|St|Mr|Ms|Dr|vs|approx|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov"
     r"|Dec|U\.S|U\.K|N\.C|Md|Mass|Calif|Ill|Tenn|Ind|Mich|Fla|Ga|Pa|Va|Wash|Conn|Ariz|Colo|Tex))$"
@@ -224,8 +224,21 @@ _ABBREVIATION = re.compile(
 
 
 def _sentence_starts(text: str, title_end: int) -> list[int]:
+    """Where the summary's sentences start: after each match of `_SENTENCE_END.finditer(text,
+    title_end + 1)` that does not end an abbreviation. The matches are found by trying the regex
+    only at its possible first characters (same matches: same regex, same order, none overlapping)."""
     starts = [title_end + 1] if len(text) > title_end else []
-    for m in _SENTENCE_END.finditer(text, title_end + 1):
+    match, last_end = _SENTENCE_END.match, title_end + 1
+    for mark in _SENTENCE_END_MARK.finditer(text, title_end + 1):
+        pos = mark.start()
+        if text[pos] not in ".!?":  # "*", "•" or "-": the match would start at the whitespace before
+            pos -= 1
+        if pos < last_end:
+            continue
+        m = match(text, pos)
+        if m is None:
+            continue
+        last_end = m.end()
         if not _ABBREVIATION.search(text, max(0, m.start() - 8), m.start()):
             starts.append(m.end())
     return starts
@@ -841,6 +854,18 @@ _CONCRETE = _c(
     "sq square m m2 liter liters litre litres l jobs hires positions employees workers staff suites lines "
     "bioreactors x site plant facility liter",
 )
+# _CONCRETE split for a yes/no answer (a match exists iff one of these finds one), so that each starts
+# with what the engine skips to by itself: a digit (a \b before it becomes "not after a word
+# character", the lookbehind after the digit), the "x" of "x 2000 l", or the number words, searched
+# only when the word they need follows somewhere.
+_CONCRETE_DIGIT = re.compile(
+    r"\d(?:[\d,.]* ?(?:sq\.? ?ft|square[- ]f(?:oo|ee)t|square met(?:er|re)s|m2|m²|liters?|litres?|l\b|-liter|-litre)"
+    r"|[\d,]* (?:new )?(?:jobs|hires|positions|employees|workers|staff)\b"
+    r"|(?<!\w\d)\d* (?:new )?(?:suites|lines|bioreactors)"
+    r"|(?<!\w\d)\d*(?:st|nd|rd|th) (?:global |new )?(?:site|plant|facility))"
+)
+_CONCRETE_X = re.compile(r"x(?<!\wx) ?\d{3,5} ?l\b")
+_CONCRETE_WORDS = re.compile(r"\b(?:two|three|four|five|six|nine) (?:new )?(?:suites|lines|bioreactors)")
 _PLACE_AFTER = re.compile(r"(?:in|at) (?:its |the )?[A-Z][\w.'-]+")
 
 # Plant vetoes.
@@ -1009,7 +1034,7 @@ def _plant_evidence(doc: _Doc) -> _Evidence:
             phrase = doc.text[m.start() : m.end()]
             if _concrete_nearby(doc, m.start(), m.end()):
                 evidence.weak.append(phrase)
-            elif _CONCRETE.first(doc) or doc.amounts:
+            elif doc.amounts or _concrete_in(doc, 0, len(doc.lower)):
                 evidence.loose.append(phrase)
     for pattern in _active(doc, _PLANT_BUILD):
         for m in pattern.finditer(doc):
@@ -1036,11 +1061,22 @@ def _plant_evidence_ok(doc: _Doc, start: int, end: int) -> bool:
 def _concrete_nearby(doc: _Doc, start: int, end: int) -> bool:
     """An expansion counts when its sentence gives a figure, jobs, space, or a named place."""
     s_start, s_end = doc.sentence_span(start)
-    if _CONCRETE.search(doc, doc.lower, s_start, s_end):
+    if _concrete_in(doc, s_start, s_end):
         return True
     if any(s_start <= a.start < s_end for a in doc.amounts):
         return True
     return bool(_PLACE_AFTER.search(doc.text[end : end + 40]))
+
+
+def _concrete_in(doc: _Doc, start: int, end: int) -> bool:
+    """Whether `_CONCRETE.search(doc, doc.lower, start, end)` finds a figure, without its slow scan."""
+    if _CONCRETE not in doc.active:
+        return False
+    lower = doc.lower
+    if _CONCRETE_DIGIT.search(lower, start, end) or _CONCRETE_X.search(lower, start, end):
+        return True
+    words = any(lower.find(word, start, end) >= 0 for word in ("suites", "lines", "bioreactors"))
+    return words and _CONCRETE_WORDS.search(lower, start, end) is not None
 
 
 def _acquired_cdmo(doc: _Doc) -> list[str]:

@@ -11,7 +11,10 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from monitor import classify as classify_module
 from monitor.classify import CLASSIFIER_VERSION, Vocabulary, classify, default_vocabulary, load_vocabulary
 from monitor.types import Classification
 
@@ -313,3 +316,29 @@ def test_rule_triggers_never_hide_a_match() -> None:
             plain = [m.span() for m in re.finditer(rule.pattern, doc.lower)]
             gated = [m.span() for m in rule.finditer(doc)]
             assert set(plain) <= set(gated) or not plain, (rule.pattern[:60], text)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    body=st.from_regex(classify_module._CONCRETE.pattern, fullmatch=True),
+    before=st.sampled_from(["", "a", "2", "_", "x", " ", "-"]),
+    after=st.sampled_from(["", "a", " plant", "2", "s"]),
+)
+def test_concrete_in_answers_as_the_concrete_rule(body: str, before: str, after: str) -> None:
+    """_concrete_in splits _CONCRETE into faster regexes; it must find a figure exactly where the rule does."""
+    doc = classify_module._build_doc(before + body + after, "", default_vocabulary())
+    size = len(doc.lower)
+    for start, end in ((0, size), (0, size // 2), (size // 3, size)):
+        expected = classify_module._CONCRETE.search(doc, doc.lower, start, end) is not None
+        assert classify_module._concrete_in(doc, start, end) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet="ab A.!?'\"”“(*•-\n 09", max_size=40), data=st.data())
+def test_sentence_starts_are_those_of_a_regex_scan(text: str, data: st.DataObject) -> None:
+    title_end = data.draw(st.integers(0, len(text)))
+    expected = [title_end + 1] if len(text) > title_end else []
+    for m in classify_module._SENTENCE_END.finditer(text, title_end + 1):
+        if not classify_module._ABBREVIATION.search(text, max(0, m.start() - 8), m.start()):
+            expected.append(m.end())
+    assert classify_module._sentence_starts(text, title_end) == expected
