@@ -214,9 +214,6 @@ def _build_doc(title: str, summary: str, vocabulary: Vocabulary) -> _Doc:
 
 
 _SENTENCE_END = re.compile(r"[.!?]['\"”]? (?=['\"“(]?[A-Z0-9])|\s[*•]\s|\s--?\s(?=[A-Z])")
-# A match of _SENTENCE_END starts at one of these, or at the space before [*•-]: the only places
-# worth trying. A search would try every space (or, with a lookahead, every position).
-_SENTENCE_END_MARK = re.compile(r"[.!?*•-]")
 _ABBREVIATION = re.compile(
     r"(?:\b[A-Z]|\b(?:Inc|Co|Corp|Ltd|No|Jr|Sr|St|Mr|Ms|Dr|vs|approx|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov"
     r"|Dec|U\.S|U\.K|N\.C|Md|Mass|Calif|Ill|Tenn|Ind|Mich|Fla|Ga|Pa|Va|Wash|Conn|Ariz|Colo|Tex))$"
@@ -229,10 +226,7 @@ def _sentence_starts(text: str, title_end: int) -> list[int]:
     only at its possible first characters (same matches: same regex, same order, none overlapping)."""
     starts = [title_end + 1] if len(text) > title_end else []
     match, last_end = _SENTENCE_END.match, title_end + 1
-    for mark in _SENTENCE_END_MARK.finditer(text, title_end + 1):
-        pos = mark.start()
-        if text[pos] not in ".!?":  # "*", "•" or "-": the match would start at the whitespace before
-            pos -= 1
+    for pos in _sentence_end_candidates(text, title_end + 1):
         if pos < last_end:
             continue
         m = match(text, pos)
@@ -242,6 +236,23 @@ def _sentence_starts(text: str, title_end: int) -> list[int]:
         if not _ABBREVIATION.search(text, max(0, m.start() - 8), m.start()):
             starts.append(m.end())
     return starts
+
+
+def _sentence_end_candidates(text: str, start: int) -> list[int]:
+    """Where a _SENTENCE_END match can start, from `start` on, in order: at ".", "!" or "?", or at
+    whitespace before "*", "•" or "-" (str.find runs in C; a regex search would try every space)."""
+    found: list[int] = []
+    for mark in ".!?*•-":
+        after_space = mark in "*•-"
+        pos = text.find(mark, start)
+        while pos >= 0:
+            if not after_space:
+                found.append(pos)
+            elif pos - 1 >= start and text[pos - 1].isspace():  # `\s` and str.isspace agree
+                found.append(pos - 1)
+            pos = text.find(mark, pos + 1)
+    found.sort()
+    return found
 
 
 @dataclass
@@ -1490,11 +1501,26 @@ def _site(doc: _Doc) -> str | None:
         m = next(filter(None, (_SITE_AFTER.match(text, pos) for pos in plant_words)), None)
         if m and not doc.vocabulary.canonical(m.group("p")):
             return m.group("p")
-        m = _SITE_BEFORE.search(text)
+        m = _site_before(text)
         if m and not doc.vocabulary.canonical(m.group("p")):
             return m.group("p")
     m = _PLANT_NUMBER.search(doc.text) if "plant" in doc.lower else None
     return m.group(0) if m else None
+
+
+def _site_before(text: str) -> re.Match[str] | None:
+    """`_SITE_BEFORE.search(text)`: its matches start with "in " or "at ", which str.find finds in C;
+    the regex is tried there, and the leftmost match wins, as in a search."""
+    best: re.Match[str] | None = None
+    for lead in ("in ", "at "):
+        pos = text.find(lead)
+        while pos >= 0 and (best is None or pos < best.start()):
+            m = _SITE_BEFORE.match(text, pos)
+            if m is not None:
+                best = m
+                break
+            pos = text.find(lead, pos + 1)
+    return best
 
 
 def _modality(doc: _Doc) -> str | None:
