@@ -107,9 +107,10 @@ def poll(pipeline: Pipeline, names: Sequence[str] | None = None, *, notify: bool
 
     Fetches run in threads (a per-host limit keeps it polite) and each changed body is handed to the
     parse pool (parsing and classification on every core) as soon as it arrives. Between arrivals, the
-    feeds parsed so far are stored, in fetch order: storing overlaps fetching and parsing, and a body or
-    a parsed feed is held only until it is stored. Feeds whose fetch failed or found nothing new are
-    recorded together at the end, in one transaction.
+    feeds parsed so far are stored, in fetch order, those parsed within COMMIT_EVERY of each other in one
+    transaction (see _next_batch): storing overlaps fetching and parsing, and a body or a parsed feed is
+    held only until it is stored. Feeds whose fetch failed or found nothing new are recorded together at
+    the end, in one transaction.
     """
     now = pipeline.clock()
     with store.transaction(pipeline.engine) as session:
