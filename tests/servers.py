@@ -21,6 +21,17 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 
+class _Server(ThreadingHTTPServer):
+    """A threaded HTTP server with a real server's listen backlog.
+
+    socketserver's default backlog is 5: eight simultaneous connects to a busy test server overflowed
+    it, and the dropped connection attempts were retried by TCP a second later, failing a timing test
+    on a loaded machine.
+    """
+
+    request_queue_size = 128
+
+
 @dataclass
 class Route:
     body: bytes = b""
@@ -49,7 +60,7 @@ class FeedServer:
         self.requests: list[tuple[str, dict[str, str]]] = []
         self._version = 0
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -181,7 +192,7 @@ class SlackStandIn:
         self.after_store: Callable[[SlackCall], None] | None = None
         self._lock = threading.Lock()
         self._ts = 1_700_000_000
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
