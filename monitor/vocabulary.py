@@ -39,8 +39,9 @@ _TOKEN = re.compile(f"[0-9A-Za-z{_LATIN_EXTRA}]+|[{_HANGUL}]+|[{_KANA_CJK}]+")
 _TOKEN_SPLIT = re.compile(f"({_TOKEN.pattern})")
 # The non-ASCII characters `_TOKEN` counts as letters: a text without them tokenizes as ASCII would.
 _NON_ASCII_WORD_CHAR = re.compile(f"[{_LATIN_EXTRA}{_HANGUL}{_KANA_CJK}]")
-# on ASCII text the words are the runs of [0-9A-Za-z]: everything else becomes one space each
-_ASCII_GAPS = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
+# on ASCII text the words are the runs of [0-9A-Za-z]: everything else becomes one space each. A table
+# for bytes.translate: str.translate looks each distinct character up in a dict on every call.
+_ASCII_GAPS = bytes(c if c < 128 and chr(c).isalnum() else 32 for c in range(256))
 _HANGUL_OR_CJK = re.compile(f"[{_HANGUL}{_KANA_CJK}]")
 
 
@@ -66,6 +67,10 @@ def normalize_text(text: str) -> str:
                 text = text.replace(char, _SPECIAL_MAP[char])
         if not unicodedata.is_normalized("NFKC", text):
             text = _SPECIAL_CHARS.sub(_replace_special, unicodedata.normalize("NFKC", text))
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        # Already single-spaced (most news): every whitespace character but the space is unprintable,
+        # so the only whitespace is single spaces between words, and splitting and joining changes nothing.
+        return text
     return " ".join(text.split())  # str.split and the regex \s agree on what whitespace is
 
 
@@ -99,6 +104,19 @@ class Mention:
     text: str
     start: int
     end: int
+
+
+def _mention(company: str, text: str, start: int, end: int) -> Mention:
+    """`Mention(company, text, start, end)`, the fields set as the dataclass `__init__` sets them.
+
+    Why: that generated `__init__` stays interpreted Python when this module is compiled, and a call
+    to it costs several times more than these four assignments (`find` makes a few per item)."""
+    mention = Mention.__new__(Mention)
+    object.__setattr__(mention, "company", company)
+    object.__setattr__(mention, "text", text)
+    object.__setattr__(mention, "start", start)
+    object.__setattr__(mention, "end", end)
+    return mention
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +219,7 @@ class Vocabulary:
             written = text[start:end]
             for alias in candidates:
                 if _case_fits(alias, written):
-                    return Mention(alias.company, written, start, end), width
+                    return _mention(alias.company, written, start, end), width
         if _HANGUL_OR_CJK.match(words[i]):
             return self._match_cjk_prefix(words[i], starts[i])
         return None
@@ -210,7 +228,7 @@ class Vocabulary:
         # Korean attaches particles (삼성바이오로직스는): accept an alias that starts the token.
         for alias, company in self._cjk_prefixes:
             if word.startswith(alias):
-                return Mention(company, alias, start, start + len(alias)), 1
+                return _mention(company, alias, start, start + len(alias)), 1
         return None
 
     # --- building ---------------------------------------------------------------------------
@@ -254,12 +272,12 @@ class Vocabulary:
 
 def tokenize(lower: str) -> tuple[list[str], list[int]]:
     """Words of a lowercased text (Latin, Hangul and CJK runs) and where each starts."""
-    plain = lower if lower.isascii() else _ascii_gaps(lower)
+    plain = lower.encode("ascii") if lower.isascii() else _ascii_gaps(lower)
     if plain is not None:  # most news: every gap becomes one space, so str.split(" ") gives the offsets too
         words: list[str] = []
         starts: list[int] = []
         pos = 0
-        for piece in plain.translate(_ASCII_GAPS).split(" "):
+        for piece in plain.translate(_ASCII_GAPS).decode("ascii").split(" "):
             if piece:
                 words.append(piece)
                 starts.append(pos)
@@ -272,12 +290,12 @@ def tokenize(lower: str) -> tuple[list[str], list[int]]:
     return pieces[1::2], offsets[0:-1:2]
 
 
-def _ascii_gaps(lower: str) -> str | None:
-    """`lower` with its non-ASCII characters as "?" (a gap), or None if one of them is a letter of a word."""
+def _ascii_gaps(lower: str) -> bytes | None:
+    """`lower` in ASCII with its non-ASCII characters as "?" (a gap), or None if one of them is a letter of a word."""
     positions = non_ascii_positions(lower)
     if positions is None or any(_NON_ASCII_WORD_CHAR.match(lower, p) is not None for p in positions):
         return None
-    return lower.encode("ascii", "replace").decode("ascii")
+    return lower.encode("ascii", "replace")
 
 
 def non_ascii_positions(text: str, limit: int = 64) -> list[int] | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
 from pathlib import Path
 
@@ -11,7 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from monitor.vocabulary import (
+    Mention,
     VocabularyError,
+    _mention,
     has_hangul_or_cjk,
     load_vocabulary,
     non_ascii_positions,
@@ -177,6 +180,23 @@ _SPECIAL = str.maketrans({"\u318d": "·", "\u119e": "·", "\u30fb": "·", "\u202
 def test_normalize_text_is_nfkc_with_one_dot_and_quote_and_single_spaces(text: str) -> None:
     expected = unicodedata.normalize("NFKC", text.translate(_SPECIAL)).translate(_SPECIAL)
     assert normalize_text(text) == " ".join(expected.split())
+
+
+def test_single_spaced_text_is_kept_as_it_is() -> None:
+    """normalize_text returns a printable text with single inner spaces unchanged: that is only right
+    because every whitespace character but the space is unprintable."""
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        if char.isspace() and char != " ":
+            assert not char.isprintable(), hex(code)
+    for text in ("a b", "Lonza — Visp", "a  b", " a", "a ", "a\tb", "a\u2003b", ""):
+        assert normalize_text(text) == " ".join(text.split())
+
+
+def test_mentions_are_built_as_the_dataclass_builds_them() -> None:
+    built, plain = _mention("Lonza", "lonza", 3, 8), Mention("Lonza", "lonza", 3, 8)
+    assert (built, hash(built), repr(built)) == (plain, hash(plain), repr(plain))
+    assert _mention("Lonza", "lonza", 3, 9) != plain
 
 
 @given(st.lists(_TEXT_CHARS, max_size=150).map("".join))
