@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from monitor.vocabulary import non_ascii_positions
+
 #: USD per unit of currency (fixed reference rates; see module docstring).
 USD_PER_UNIT: dict[str, float] = {
     "USD": 1.0,
@@ -150,6 +152,7 @@ _SUFFIX = (
 # the few characters before it for a currency prefix and after it for a scale and currency word.
 # Matching is done on lowercased text, without IGNORECASE, for the same reason: speed.
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+_PREFIX_ENDS = frozenset(prefix[-1] for prefix in _PREFIX_CURRENCY)  # the last characters of `_PREFIX`
 _PREFIX_RE = re.compile(rf"(?:{_PREFIX}) ?\Z")  # searched with endpos: \Z is where the number starts
 _AFTER_PREFIX = re.compile(rf"(?: ?-?(?P<scale>{_SCALE}))?(?![\w%])")
 _AFTER_NUMBER = re.compile(rf"(?: ?-?(?P<scale>{_SCALE}))? ?-?(?P<cur>{_SUFFIX})(?![\w])")
@@ -256,7 +259,7 @@ def _scale(raw: str | None) -> float:
 
 def _latin_amounts(text: str, lower: str) -> list[Amount]:
     amounts = []
-    for m in _NUMBER.finditer(lower):
+    for m in _numbers(lower):
         raw = m.group(0).rstrip(",")
         start, end = m.start(), m.start() + len(raw)
         before = lower[start - 1] if start > 0 else " "
@@ -268,6 +271,36 @@ def _latin_amounts(text: str, lower: str) -> list[Amount]:
         if amount is not None:
             amounts.append(amount)
     return amounts
+
+
+# ASCII digits as "0", every other byte as a space: marks where the numbers are for bytes.find.
+_DIGIT_MARKS = bytes(48 if 48 <= c <= 57 else 32 for c in range(256))
+
+
+def _numbers(lower: str) -> list[re.Match[str]]:
+    """What `_NUMBER.finditer(lower)` finds, without the regex engine testing every character for a digit.
+
+    bytes.translate marks the digits in one C pass and bytes.find (memchr) jumps from one to the next;
+    the regex is matched only there. A match starts at each digit the previous match did not take, so
+    the matches are the same. `\\d` is str.isdecimal: a text with a non-ASCII decimal digit is scanned."""
+    if lower.isascii():
+        encoded = lower.encode("ascii")
+    else:
+        positions = non_ascii_positions(lower)
+        if positions is None or any(lower[p].isdecimal() for p in positions):
+            return list(_NUMBER.finditer(lower))
+        encoded = lower.encode("ascii", "replace")  # one "?" per other character: offsets stay
+    marks = encoded.translate(_DIGIT_MARKS)
+    match = _NUMBER.match
+    found: list[re.Match[str]] = []
+    pos = marks.find(b"0")
+    while pos >= 0:
+        m = match(lower, pos)
+        if m is None:  # cannot happen: a digit starts a match
+            break
+        found.append(m)
+        pos = marks.find(b"0", m.end())
+    return found
 
 
 def _with_prefix(text: str, lower: str, raw: str, start: int, end: int) -> Amount | None:
@@ -288,6 +321,11 @@ def _currency_before(lower: str, start: int) -> tuple[int, str | None]:
     """Where a currency prefix ending right before `start` begins, and its currency."""
     if start > 0 and lower[start - 1] == "w" and (start == 1 or not lower[start - 2].isalnum()):
         return start - 1, "KRW"
+    # A prefix ends right before the number or before one space there: most numbers follow a word
+    # that ends in no prefix's last character, and need no regex search.
+    last = start - 2 if lower[start - 1 : start] == " " else start - 1
+    if last < 0 or lower[last] not in _PREFIX_ENDS:
+        return start, None
     pos = max(0, start - 7)
     while True:  # the leftmost prefix that ends at `start` and starts a word
         m = _PREFIX_RE.search(lower, pos, start)

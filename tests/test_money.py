@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import re
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitor import money
 from monitor.money import INCONSISTENT_RATIO, USD_PER_UNIT, find_amounts, parse_amount, pick_value, to_usd
 
 KRW = USD_PER_UNIT["KRW"]
@@ -117,3 +122,46 @@ def test_to_usd_and_rates_are_plausible() -> None:
     assert 100 < 1 / USD_PER_UNIT["JPY"] < 170
     assert 6 < 1 / USD_PER_UNIT["CNY"] < 8
     assert 70 < 1 / INR < 95
+
+
+# Digits (ASCII, Arabic-Indic, full-width), separators, currency prefixes and their last letters, spaces,
+# a literal "?" (what the ASCII encoding puts for other characters) and a dash.
+_AMOUNT_CHARS = st.sampled_from(
+    [*"0123456789,. $?wrsdk-", "\u0663", "\uff15", "—", "us$", "rs.", "u.s. $", "eur ", "krw", "the ", "€", "₩", "ü"]
+)
+
+
+@settings(max_examples=500)
+@given(st.lists(_AMOUNT_CHARS, max_size=40).map("".join))
+def test_numbers_are_those_of_a_regex_scan(lower: str) -> None:
+    """_numbers jumps from digit to digit instead of scanning; it must find what finditer finds."""
+    expected = [m.span() for m in money._NUMBER.finditer(lower)]
+    assert [m.span() for m in money._numbers(lower)] == expected
+
+
+def _currency_before_by_search(lower: str, start: int) -> tuple[int, str | None]:
+    """_currency_before as a regex search alone, without the look at the characters before `start`."""
+    if start > 0 and lower[start - 1] == "w" and (start == 1 or not lower[start - 2].isalnum()):
+        return start - 1, "KRW"
+    pos = max(0, start - 7)
+    while True:
+        m = money._PREFIX_RE.search(lower, pos, start)
+        if m is None:
+            return start, None
+        pos = m.start()
+        if pos > 0 and (lower[pos - 1].isalnum() or lower[pos - 1] == "$"):
+            pos += 1
+            continue
+        return pos, money._PREFIX_CURRENCY[m.group(0).strip().replace(" ", "")]
+
+
+@settings(max_examples=500)
+@given(st.lists(_AMOUNT_CHARS, max_size=12).map("".join), st.data())
+def test_currency_prefixes_are_those_of_a_regex_search(lower: str, data: st.DataObject) -> None:
+    start = data.draw(st.integers(0, len(lower)))
+    assert money._currency_before(lower, start) == _currency_before_by_search(lower, start)
+
+
+@given(st.from_regex(re.compile(money._PREFIX), fullmatch=True))
+def test_every_prefix_ends_in_a_known_last_character(prefix: str) -> None:
+    assert prefix[-1] in money._PREFIX_ENDS
