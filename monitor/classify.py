@@ -278,10 +278,16 @@ class _Rule:
     is a bug; the tests check the rules against their examples.
     """
 
-    __slots__ = ("anchored", "bounded", "keys", "matcher", "pattern", "regex", "start_keys", "subs")
+    __slots__ = ("anchored", "bounded", "keys", "matcher", "needs", "pattern", "regex", "start_keys", "subs")
 
-    def __init__(self, pattern: str, triggers: str = "", anchored: bool = False, starts: str = "") -> None:
+    def __init__(
+        self, pattern: str, triggers: str = "", anchored: bool = False, starts: str = "", needs: str = ""
+    ) -> None:
         self.pattern = pattern
+        # Strings one of which every match contains (as written, space-separated; "_" stands for a
+        # space): `search` looks for them with str.find before the regex, which for a pattern of
+        # mixed alternatives tries every position of the span.
+        self.needs = tuple(word.replace("_", " ") for word in needs.split())
         # Anchored rules only match where a trigger word starts (the triggers are all the words a
         # match can begin with), so they are tried at a few offsets instead of every position.
         self.anchored = anchored
@@ -329,6 +335,8 @@ class _Rule:
     def search(self, doc: _Doc, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
         if self not in doc.active:
             return None
+        if self.needs and not any(text.find(need, pos, endpos) >= 0 for need in self.needs):
+            return None  # a match lies inside text[pos:endpos] and contains one of them
         if not self.bounded:
             return self.regex.search(text, pos, endpos)
         if text is doc.lower and (self.anchored or self.start_keys) and doc.word_starts_are_boundaries:
@@ -588,7 +596,8 @@ _SUPPORT_MFG = _anchored(
 )
 _CLIENT_MARK = _c(
     r"'s\b|\bdoses\b|\bcandidate\b|under development by|\bfor (?:a |an |the )?(?:u\.s\.|us|european|asian|global"
-    r"|japanese|chinese|korean|major)"
+    r"|japanese|chinese|korean|major)",
+    needs="'s doses candidate under_development_by for_",
 )
 
 # Generic deal wording: counts only in a manufacturing context with a contract manufacturer.
@@ -856,7 +865,10 @@ _PLANT_BUILD = [
         "creat add adds adding added additional hire hires hiring hired plot plots",
     ),
 ]
-_INVEST_VERB = _c(r"invest\w*|spend\w*|\bdrop\w*|\bpour\w*|commit\w*|\$|€|£|₩|won\b|crore")
+_INVEST_VERB = _c(
+    r"invest\w*|spend\w*|\bdrop\w*|\bpour\w*|commit\w*|\$|€|£|₩|won\b|crore",
+    needs="invest spend drop pour commit $ € £ ₩ won crore",
+)
 _CONCRETE = _c(
     r"\d[\d,.]* ?(?:sq\.? ?ft|square[- ]f(?:oo|ee)t|square met(?:er|re)s|m2|m²|liters?|litres?|l\b|-liter|-litre)"
     r"|\d[\d,]* (?:new )?(?:jobs|hires|positions|employees|workers|staff)\b|\b(?:two|three|four|five|six|nine|\d+)"

@@ -183,6 +183,20 @@ class Amount:
         return self.value * USD_PER_UNIT[self.currency]
 
 
+def _amount(text: str, currency: str, value: float, start: int, end: int) -> Amount:
+    """`Amount(text, currency, value, start, end)`, the fields set as the dataclass `__init__` sets them.
+
+    Why: that generated `__init__` stays interpreted Python when this module is compiled, and a call
+    to it costs several times more than these assignments."""
+    amount = Amount.__new__(Amount)
+    object.__setattr__(amount, "text", text)
+    object.__setattr__(amount, "currency", currency)
+    object.__setattr__(amount, "value", value)
+    object.__setattr__(amount, "start", start)
+    object.__setattr__(amount, "end", end)
+    return amount
+
+
 @dataclass(frozen=True, slots=True)
 class StatedValue:
     """The deal value an item states: text as written, USD figure, and whether it disagrees."""
@@ -314,7 +328,7 @@ def _with_prefix(text: str, lower: str, raw: str, start: int, end: int) -> Amoun
     if currency == "KRW" and lower[prefix_start] == "w" and not scale:
         return None  # "W3" without a scale is more likely a model name than won
     value = _number(raw) * _scale(scale)
-    return Amount(text[prefix_start : tail.end()], currency, value, prefix_start, tail.end())
+    return _amount(text[prefix_start : tail.end()], currency, value, prefix_start, tail.end())
 
 
 def _currency_before(lower: str, start: int) -> tuple[int, str | None]:
@@ -345,7 +359,7 @@ def _with_suffix(text: str, lower: str, raw: str, start: int, end: int) -> Amoun
     if tail is None:
         return None
     value = _number(raw) * _scale(tail.group("scale"))
-    return Amount(text[start : tail.end()], _SUFFIX_CURRENCY[tail.group("cur")], value, start, tail.end())
+    return _amount(text[start : tail.end()], _SUFFIX_CURRENCY[tail.group("cur")], value, start, tail.end())
 
 
 _CJK_CURRENCY_CHAR = re.compile("[원달러엔위안유로円元]")  # a regex scan: no string object per character
@@ -362,5 +376,5 @@ def _cjk(text: str) -> list[Amount]:
             continue
         currency = _SUFFIX_CURRENCY[m.group("cur")]
         start = min(m.start(name) for name, _ in parts if m.group(name))
-        amounts.append(Amount(text[start : m.end()].strip(), currency, value, start, m.end()))
+        amounts.append(_amount(text[start : m.end()].strip(), currency, value, start, m.end()))
     return amounts

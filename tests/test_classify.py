@@ -342,3 +342,37 @@ def test_sentence_starts_are_those_of_a_regex_scan(text: str, data: st.DataObjec
         if not classify_module._ABBREVIATION.search(text, max(0, m.start() - 8), m.start()):
             expected.append(m.end())
     assert classify_module._sentence_starts(text, title_end) == expected
+
+
+def _rules_with_needs() -> list[classify_module._Rule]:
+    found = [r for r in vars(classify_module).values() if isinstance(r, classify_module._Rule) and r.needs]
+    assert found  # the test below must look at something
+    return found
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_every_match_contains_one_of_the_needed_strings(data: st.DataObject) -> None:
+    """`needs` lets `search` skip the regex when none of its strings occurs: each match must contain one."""
+    for rule in _rules_with_needs():
+        text = data.draw(st.from_regex(re.compile(rule.pattern), fullmatch=True))
+        assert any(need in text for need in rule.needs), (rule.pattern[:40], text)
+
+
+_NEEDS_PIECES = ["'s", "s", "doses", "for ", "for the us", "fo", "under development by", "$", "€", "₩", "won"]
+_NEEDS_TEXT = st.lists(
+    st.sampled_from([*_NEEDS_PIECES, "invest", "crore", "drop", "x", " ", "a", "-", "commit"]), max_size=12
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pieces=_NEEDS_TEXT, data=st.data())
+def test_search_with_needed_strings_is_a_regex_search(pieces: list[str], data: st.DataObject) -> None:
+    text = "".join(pieces)
+    doc = classify_module._build_doc("", "", default_vocabulary())
+    pos = data.draw(st.integers(0, len(text)))
+    endpos = data.draw(st.integers(pos, len(text)))
+    for rule in _rules_with_needs():
+        found = rule.search(doc, text, pos, endpos)
+        expected = re.compile(rule.pattern).search(text, pos, endpos)
+        assert (found and found.span()) == (expected and expected.span()), rule.pattern[:40]

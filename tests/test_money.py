@@ -165,3 +165,9 @@ def test_currency_prefixes_are_those_of_a_regex_search(lower: str, data: st.Data
 @given(st.from_regex(re.compile(money._PREFIX), fullmatch=True))
 def test_every_prefix_ends_in_a_known_last_character(prefix: str) -> None:
     assert prefix[-1] in money._PREFIX_ENDS
+
+
+def test_amounts_are_built_as_the_dataclass_builds_them() -> None:
+    built, plain = money._amount("$5m", "USD", 5e6, 2, 5), money.Amount("$5m", "USD", 5e6, 2, 5)
+    assert (built, hash(built), repr(built)) == (plain, hash(plain), repr(plain))
+    assert money._amount("$5m", "USD", 5e6, 2, 6) != plain
