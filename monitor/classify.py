@@ -267,6 +267,13 @@ class _Evidence:
         return tuple(dict.fromkeys(self.strong + self.weak + (self.loose if include_loose else [])))
 
 
+def _has_any(text: str, needs: tuple[str, ...], start: int = 0, end: int = sys.maxsize) -> bool:
+    """Whether one of `needs` occurs inside text[start:end]: str.find scans in C, where a regex of mixed
+    alternatives is tried at every position. Before such a regex, with strings one of which every match
+    contains, a False answer means no match."""
+    return any(text.find(need, start, end) >= 0 for need in needs)
+
+
 class _Rule:
     """A regex plus the words one of which must occur for it to match (checked first, cheaply).
 
@@ -335,7 +342,7 @@ class _Rule:
     def search(self, doc: _Doc, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
         if self not in doc.active:
             return None
-        if self.needs and not any(text.find(need, pos, endpos) >= 0 for need in self.needs):
+        if self.needs and not _has_any(text, self.needs, pos, endpos):
             return None  # a match lies inside text[pos:endpos] and contains one of them
         if not self.bounded:
             return self.regex.search(text, pos, endpos)
@@ -913,6 +920,17 @@ _WEIGHED = _anchored(
 _BACKGROUND = re.compile(
     r"\b(?:after|since|following|follows|followed|previous|previously|earlier|prior to|(?:19|20)\d\d)\b[^,.;:]{0,35}$"
 )
+# Every _BACKGROUND match contains one of these: its first word (a year starts with 19 or 20).
+_BACKGROUND_NEEDS = ("after", "since", "follow", "previous", "earlier", "prior to", "19", "20")
+
+
+def _background(lower: str, start: int) -> bool:
+    """`_BACKGROUND.search(lower, max(0, start - 45), start)`, without the search at every position of the
+    window when none of the words a match starts with occurs in it (most windows)."""
+    window = max(0, start - 45)
+    return _has_any(lower, _BACKGROUND_NEEDS, window, start) and _BACKGROUND.search(lower, window, start) is not None
+
+
 _VISIT = _anchored(r"\b(?:visits?|visited|inspects|tours?|toured)\b", "visit visits visited inspects tour tours toured")
 
 # Vetoes for both labels. Title-only unless noted.
@@ -1070,7 +1088,7 @@ def _plant_evidence(doc: _Doc) -> _Evidence:
 
 def _plant_evidence_ok(doc: _Doc, start: int, end: int) -> bool:
     """Not about a lab or office (company names masked), not weighed, not a recalled past event."""
-    if _BACKGROUND.search(doc.lower, max(0, start - 45), start):
+    if _background(doc.lower, start):
         return False
     s_start, s_end = doc.sentence_span(start)
     masked = doc.masked
@@ -1166,7 +1184,20 @@ def _question_or_years(title: str) -> bool:
     a regex search tries every position of the title, and most titles have neither "?" nor a dash."""
     if title.rstrip().endswith("?"):  # `\s*$`: `\s` and str.rstrip agree on what whitespace is
         return True
-    return ("-" in title or "–" in title) and _YEAR_RANGE.search(title) is not None
+    return _has_year_range(title)
+
+
+def _has_year_range(title: str) -> bool:
+    """Whether `_YEAR_RANGE.search(title)` finds a match: its dash follows four digits, or four digits and a
+    space, so the regex is only matched there, at dashes after a digit (`\\d` is str.isdecimal)."""
+    for dash in "-–":
+        pos = title.find(dash)
+        while pos >= 0:
+            for start, digit in ((pos - 4, pos - 1), (pos - 5, pos - 2)):
+                if start >= 0 and title[digit].isdecimal() and _YEAR_RANGE.match(title, start) is not None:
+                    return True
+            pos = title.find(dash, pos + 1)
+    return False
 
 
 def _soft_veto_both(doc: _Doc) -> bool:
@@ -1304,6 +1335,7 @@ _DECLARED_CDMO = scanning(
     r"|(?P<b>[A-Z][\w&.'-]*(?: [A-Z][\w&.'-]*){0,3}),? (?:an?|the) (?:[\w-]+ ){0,6}?(?:CDMO|CMO|CRDMO|contract"
     r" (?:development and )?manufactur\w+ organi[sz]ation|contract manufacturer)"
 )
+_DECLARED_CDMO_NEEDS = ("CDMO", "CMO", "CRDMO", "ontract")  # every _DECLARED_CDMO match contains one
 _TITLE_PREFIX = re.compile(
     r"^(?:(?:BRIEF|UPDATE|LEAD|EXCLUSIVE)\s*[-—:]\s*|\((?:LEAD|UPDATE|2ND LD)\)\s*|\[[^\]]*\]\s*|[A-Z]+\d*:\s*"
     r"|(?:CDMO|CMO|Korea's|Korean|Indian|Japan's|Swiss|German|Chinese|South Korea's|Spain's|France's)\s+)+"
@@ -1334,6 +1366,7 @@ def _occurrences(text: str, word: str) -> Iterator[int]:
 
 
 _PLANT_NUMBER = scanning(r"\bPlant \d\b|\b\d(?:st|nd|rd|th) plant\b")
+_PLANT_NUMBER_NEEDS = ("Plant ", "st plant", "nd plant", "rd plant", "th plant")  # every match contains one
 _MODALITIES: tuple[tuple[str, _Rule], ...] = (
     ("ADC", _anchored(r"antibody[- ]drug conjugate|\badcs?\b|bioconjugat\w*", "antibody adc adcs bioconjugat")),
     (
@@ -1444,6 +1477,8 @@ def _only_role(doc: _Doc, name: str, roles: set[str]) -> bool:
 
 
 def _declared_cdmo(doc: _Doc) -> str | None:
+    if not _has_any(doc.text, _DECLARED_CDMO_NEEDS):
+        return None  # its scan tries the second alternative at every capital letter: about 200k instructions
     for m in _DECLARED_CDMO.finditer(doc.text):
         name = (m.group("a") or m.group("b") or "").strip(" .,'")
         name = re.sub(r"(?:'s| Inc\.?| Ltd\.?| plc| AG| SE| Co\.?| Corp\.?)$", "", name).strip()
@@ -1516,7 +1551,7 @@ def _site(doc: _Doc) -> str | None:
         m = _site_before(text)
         if m and not doc.vocabulary.canonical(m.group("p")):
             return m.group("p")
-    m = _PLANT_NUMBER.search(doc.text) if "plant" in doc.lower else None
+    m = _PLANT_NUMBER.search(doc.text) if _has_any(doc.text, _PLANT_NUMBER_NEEDS) else None
     return m.group(0) if m else None
 
 

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from monitor import classify as classify_module
 from monitor.classify import CLASSIFIER_VERSION, Vocabulary, classify, default_vocabulary, load_vocabulary
+from monitor.regexes import source_of
 from monitor.types import Classification
 
 Case = tuple[str, str, tuple[str, ...]]
@@ -376,3 +377,36 @@ def test_search_with_needed_strings_is_a_regex_search(pieces: list[str], data: s
         found = rule.search(doc, text, pos, endpos)
         expected = re.compile(rule.pattern).search(text, pos, endpos)
         assert (found and found.span()) == (expected and expected.span()), rule.pattern[:40]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_every_match_contains_one_of_the_strings_looked_for_first(data: st.DataObject) -> None:
+    """_background, _declared_cdmo and _site look for these strings before their regex: a match must contain one."""
+    for regex, needs in (
+        (classify_module._BACKGROUND, classify_module._BACKGROUND_NEEDS),
+        (classify_module._DECLARED_CDMO, classify_module._DECLARED_CDMO_NEEDS),
+        (classify_module._PLANT_NUMBER, classify_module._PLANT_NUMBER_NEEDS),
+    ):
+        text = data.draw(st.from_regex(re.compile(source_of(regex)), fullmatch=True))
+        assert any(need in text for need in needs), (regex.pattern[:40], text)
+
+
+_BACKGROUND_TEXT = st.lists(
+    st.sampled_from(["after", "since", "2021", "1999", "20", "prior to", "follows", " ", "x", ",", "the plant", "\n"]),
+    max_size=14,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=_BACKGROUND_TEXT, data=st.data())
+def test_background_is_the_regex_search(text: str, data: st.DataObject) -> None:
+    start = data.draw(st.integers(0, len(text)))
+    expected = classify_module._BACKGROUND.search(text, max(0, start - 45), start) is not None
+    assert classify_module._background(text, start) == expected
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.text(alphabet="0123456789 -–a\u0663", max_size=24))
+def test_year_ranges_are_those_of_a_regex_search(text: str) -> None:
+    assert classify_module._has_year_range(text) == (classify_module._YEAR_RANGE.search(text) is not None)
