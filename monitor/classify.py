@@ -1016,8 +1016,8 @@ def _contract_evidence(doc: _Doc) -> _Evidence:
         for m in pattern.finditer(doc):
             if _client_marked(doc, m.start(), m.end()):
                 evidence.strong.append(doc.text[m.start() : min(m.end() + 40, len(doc.text))].split("\n")[0])
-    for m in _MAKES.finditer(doc):
-        if _cdmo_just_before(doc, m.start()) and _client_marked(doc, m.start(), m.end()):
+    for m in _makes_after_cdmo(doc):
+        if _client_marked(doc, m.start(), m.end()):
             evidence.strong.append(doc.text[m.start() : min(m.end() + 40, len(doc.text))].split("\n")[0])
     item_is_acquisition = bool(_ACQUISITION.first(doc))
     for pattern in _active(doc, _CONTRACT_WEAK):
@@ -1034,6 +1034,27 @@ def _contract_evidence(doc: _Doc) -> _Evidence:
 
 def _cdmo_just_before(doc: _Doc, pos: int) -> bool:
     return any(_is_proper_cdmo(doc, m.company) for m in doc.mentions if 0 <= pos - m.end <= 2)
+
+
+def _makes_after_cdmo(doc: _Doc) -> list[re.Match[str]]:
+    """The matches of `_MAKES.finditer(doc)` for which `_cdmo_just_before` holds, the regex tried only at
+    the word starts 0-2 characters after a contract manufacturer's name (most of its words follow none).
+
+    `_MAKES` is anchored and its matches are single ASCII words, so no match covers another word start:
+    each start that matches gives a match of finditer, whatever the starts skipped here gave."""
+    if _MAKES not in doc.active:
+        return []
+    ends = {m.end for m in doc.mentions if _is_proper_cdmo(doc, m.company)}
+    found: list[re.Match[str]] = []
+    if not ends:
+        return found
+    match, lower = _MAKES.matcher.match, doc.lower
+    for start in _MAKES._starts(doc):
+        if any(0 <= start - end <= 2 for end in ends):
+            m = match(lower, start)
+            if m is not None:
+                found.append(m)
+    return found
 
 
 def _cdmo_in_sentence(doc: _Doc, pos: int) -> bool:

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from monitor import classify as classify_module
@@ -410,3 +410,21 @@ def test_background_is_the_regex_search(text: str, data: st.DataObject) -> None:
 @given(text=st.text(alphabet="0123456789 -–a\u0663", max_size=24))
 def test_year_ranges_are_those_of_a_regex_search(text: str) -> None:
     assert classify_module._has_year_range(text) == (classify_module._YEAR_RANGE.search(text) is not None)
+
+
+_MAKES_PIECES = ["Lonza", "Catalent", "Pfizer", " ", ", ", "  ", "makes", "fills", "produces", "make", "-", "_"]
+_MAKES_TEXT = st.lists(
+    st.sampled_from([*_MAKES_PIECES, "é", "×", "삼성", "bottle", "manufactures", "x", "(", "makeshift"]), max_size=10
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(title=_MAKES_TEXT, summary=_MAKES_TEXT)
+@example(title="Lonza, makes", summary="Catalent  fills Pfizer makes")
+@example(title="Lonza makes", summary="Catalent-fills, Lonza (produces")
+def test_makes_after_cdmo_is_the_filtered_finditer(title: str, summary: str) -> None:
+    doc = classify_module._build_doc(title, summary, default_vocabulary())
+    expected = [
+        m.span() for m in classify_module._MAKES.finditer(doc) if classify_module._cdmo_just_before(doc, m.start())
+    ]
+    assert [m.span() for m in classify_module._makes_after_cdmo(doc)] == expected
