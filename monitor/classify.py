@@ -108,11 +108,11 @@ class _Doc:
         self.positions = _positions(words, word_starts)
         # Rules whose trigger words occur, and the subset triggered by a substring (Korean,
         # Japanese, Chinese): those can match anywhere, so they are never tried as anchored.
-        self.active, self.substring_active = _active_rules(self.positions, lower, cjk)
         # Whether every regex word boundary before a Latin letter or digit starts a word of
         # `tokenize`: not when the item has Hangul, kana or CJK, or the multiplication or division
         # sign (U+00D7, U+00F7), which `tokenize` counts as word characters and the regex does not.
         self.word_starts_are_boundaries = not cjk and "\u00d7" not in lower and "\u00f7" not in lower
+        self.active, self.substring_active = _active_rules(self.positions, lower, cjk, self.word_starts_are_boundaries)
         self._masked: str | None = None
         self._sentence_starts: list[int] | None = None
         self.rule_starts: dict[_Rule, list[int]] = {}  # see _Rule._starts
@@ -189,9 +189,12 @@ def _remember_keys(word: str) -> tuple[str, ...]:
 
 
 def _active_rules(
-    positions: dict[str, list[int]], lower: str, cjk: bool
+    positions: dict[str, list[int]], lower: str, cjk: bool, word_starts_are_boundaries: bool
 ) -> tuple[dict[_Rule, list[str]], frozenset[_Rule]]:
-    """The rules worth trying on an item, each with its trigger keys that occur (none for untriggered rules)."""
+    """The rules worth trying on an item, each with its trigger keys that occur (none for untriggered rules).
+
+    Not a rule whose later words (`_Rule.later_keys`) are all missing, when the item's word starts are
+    its regex word boundaries (then those words are found as `tokenize` words)."""
     active: dict[_Rule, list[str]] = {rule: [] for rule in _UNTRIGGERED_RULES}
     by_key = _RULES_BY_KEY
     for key in positions:
@@ -201,6 +204,10 @@ def _active_rules(
                 active[rule] = [key]
             else:
                 present.append(key)
+    if word_starts_are_boundaries:
+        for rule in _RULES_WITH_LATER_WORDS:
+            if rule in active and not any(key in positions for key in rule.later_keys):
+                del active[rule]
     if not cjk:  # every substring trigger has a Hangul or CJK character
         return active, frozenset()
     by_substring = {rule for sub, rules in _RULES_BY_SUBSTRING.items() if sub in lower for rule in rules}
@@ -285,12 +292,39 @@ class _Rule:
     is a bug; the tests check the rules against their examples.
     """
 
-    __slots__ = ("anchored", "bounded", "keys", "matcher", "needs", "pattern", "regex", "start_keys", "subs")
+    __slots__ = (
+        "anchored",
+        "bounded",
+        "keys",
+        "later_keys",
+        "matcher",
+        "needs",
+        "pattern",
+        "regex",
+        "start_keys",
+        "subs",
+    )
 
     def __init__(
-        self, pattern: str, triggers: str = "", anchored: bool = False, starts: str = "", needs: str = ""
+        self,
+        pattern: str,
+        triggers: str = "",
+        anchored: bool = False,
+        starts: str = "",
+        needs: str = "",
+        later: str = "",
     ) -> None:
         self.pattern = pattern
+        # Words one of which every match has after its first, written as trigger words: a word the
+        # regex bounds by \b, a space or the end of a \w* run, so that it is a word of `tokenize` with
+        # such a key (where `_Doc.word_starts_are_boundaries`). An item with none of them cannot match,
+        # and the rule is not tried there (items often have a rule's first word and not the later one).
+        self.later_keys = tuple(sorted({_trigger_key(w) for w in later.split()}))
+        for key in self.later_keys:  # indexed in every item like start keys
+            _TRIGGER_KEYS.add(key)
+            _RULES_BY_KEY.setdefault(key, [])
+        if self.later_keys:
+            _RULES_WITH_LATER_WORDS.append(self)
         # Strings one of which every match contains (as written, space-separated; "_" stands for a
         # space): `search` looks for them with str.find before the regex, which for a pattern of
         # mixed alternatives tries every position of the span.
@@ -490,6 +524,7 @@ _TRIGGER_KEYS: set[str] = set()  # every rule's keys: the only words worth index
 _RULES_BY_KEY: dict[str, list[_Rule]] = {}
 _RULES_BY_SUBSTRING: dict[str, list[_Rule]] = {}
 _UNTRIGGERED_RULES: list[_Rule] = []
+_RULES_WITH_LATER_WORDS: list[_Rule] = []
 _TRIGGER_WORD = re.compile(r"[0-9a-z\u00c0-\u024f]+")
 
 
@@ -512,6 +547,12 @@ _DEAL = (
     r"(?:agreements?|deals?|contracts?(?! (?:development|manufactur\w*|research|organi[sz]ation|drug|pharma\w*))|"
     r"pacts?|orders?|partnerships?|collaborations?|alliances?|loi|mou"
     r"|letters? of intent|memorandum of understanding|arrangements?|tie-?ups?|cooperation)"
+)
+# The words a match of _DEAL can begin with, as trigger words (for `later`; after a space in every rule).
+_DEAL_WORDS = (
+    "agreement agreements deal deals contract contracts pact pacts order orders partnership partnerships "
+    "collaboration collaborations alliance alliances loi mou letter letters memorandum arrangement arrangements "
+    "tie tieup tieups cooperation"
 )
 _MFG = (
     r"(?:contract (?:development and )?manufacturing|manufacturing(?: services?)?(?: and supply)?|production"
@@ -540,18 +581,22 @@ _PLANT_ASSET_STARTS = "plant facility site factory campus manufacturing cdmo cmo
 # Strong contract phrases: a manufacturing-type agreement, making a client's product, being
 # selected as its manufacturer, providing manufacturing services, reserving capacity, DART.
 _CONTRACT_STRONG = [
-    _anchored(
+    _Rule(
         rf"\b{_MFG}(?: [\w-]+){{0,2}} {_DEAL}\b",
         "contract manufacturing production fill aseptic filling cmo cdmo cdo crdmo development master clinical "
         "commercial biomanufacturing supply",
+        anchored=True,
+        later=_DEAL_WORDS,
     ),
     _anchored(r"\b(?:contract|order) wins?\b", "contract order"),
-    _anchored(
+    _Rule(
         rf"\b{_DEAL} (?:to|for) (?:the )?(?:[\w-]+ ){{0,3}}?(?:manufactur\w*|produc\w*|fill|formulat\w*|bottl\w*|"
         rf"make)\b",
         "agreement agreements deal deals contract contracts pact pacts order orders partnership partnerships "
         "collaboration collaborations alliance alliances loi mou letter letters memorandum arrangement arrangements "
         "tie ties tieup tieups cooperation",
+        anchored=True,
+        later="manufactur produc fill formulat bottl make",
     ),
     _anchored(
         r"\b(?:selects?|selected|picks?|picked|taps?|tapped|chooses|chose|chosen|enlists?|engages?"
@@ -561,9 +606,11 @@ _CONTRACT_STRONG = [
         "selects select selected picks pick picked tap taps tapped chooses chose chosen enlist enlists engage "
         "engages appoint appoints hire hires add adds",
     ),
-    _anchored(
+    _Rule(
         r"\b(?:new|adds?|second|another) (?:[\w-]+ ){0,3}?(?:manufacturing|production|cdmo|cmo) partner\b",
         "new add adds second another",
+        anchored=True,
+        later="partner",
     ),
     _anchored(r"\bcapacity reservation|\breserv\w* (?:[\w-]+ ){0,3}capacity\b|\btask order\b", "capacity reserv task"),
     _c(
@@ -579,11 +626,13 @@ _CONTRACT_STRONG = [
     ),
 ]
 # To make/produce something that visibly belongs to a client (possessive, "for X", doses).
-_MAKE_FOR = _anchored(
+_MAKE_FOR = _Rule(
     r"\b(?:to|will|would|agreed to|agrees to|set to|plans to|help(?:s|ing)?|aims to)"
     r"(?: help| support| begin| start| also| jointly| further| continue to)?(?: (?:rival |its )?[\w-]+)??"
     r" (?:manufactur\w*|make|making|produc\w*|fill|bottle|fill-finish|formulate|supply)(?![\w-])",
     "to will would agreed agrees set plans help helps helping aims",
+    anchored=True,
+    later="manufactur make making produc fill bottle formulate supply",
 )
 # "Piramal manufactures Ipsen's API": a bare making verb right after a contract manufacturer.
 _MAKES = _anchored(
@@ -609,7 +658,7 @@ _CLIENT_MARK = _c(
 
 # Generic deal wording: counts only in a manufacturing context with a contract manufacturer.
 _CONTRACT_WEAK = [
-    _anchored(
+    _Rule(
         rf"\b(?:wins?|won|bags?|bagged|lands?|landed|secures?|secured|receives?|received|awarded|gets|nets"
         rf"|clinch\w*|books?|inks?|inked|signs?|signed|seals?|sealed|strikes?|struck|enters?(?: into)?"
         rf"|entered(?: into)?|reach(?:es|ed)?|finali[sz]\w*|expands?|expanded|extends?|extended|renews?"
@@ -620,6 +669,8 @@ _CONTRACT_WEAK = [
         "strikes struck enter enters entered reach reaches reached finalized finalised finalizes finalises expand "
         "expands expanded extend extends extended renew renews renewed forge forges forged establish establishes "
         "established agree agrees agreed announce announces announced unveil unveils ups",
+        anchored=True,
+        later=_DEAL_WORDS,
     ),
     _anchored(
         r"\b(?:partners?|partnered|partnering|teams? up|teamed up|collaborat\w+|joins? forces) (?:with|on)\b",
@@ -809,10 +860,12 @@ _PLANT_STRONG = [
     _c(r"공장 ?인수|인수", "인수"),
 ]
 _PLANT_WEAK = [
-    _anchored(
+    _Rule(
         rf"\b(?:to|will|would|plans? to|set to|intends to|aims to) (?:[\w-]+ ){{0,2}}?(?:build|construct|set up"
         rf"|establish|erect|open|add|create) (?:[\w$€£₩.,'-]+ ){{0,6}}?{_PLANT}\b",
         "to will would plan plans set intends aims",
+        anchored=True,
+        later="build construct set establish erect open add create",
     ),
     _anchored(
         rf"\b(?:expan\w+|scal\w+ up|scales up|boost\w*|bolster\w*|doubl\w+|tripl\w+|increas\w+|adds?|adding"

@@ -428,3 +428,16 @@ def test_makes_after_cdmo_is_the_filtered_finditer(title: str, summary: str) -> 
         m.span() for m in classify_module._MAKES.finditer(doc) if classify_module._cdmo_just_before(doc, m.start())
     ]
     assert [m.span() for m in classify_module._makes_after_cdmo(doc)] == expected
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data(), before=st.sampled_from(["", "x ", "the ", "é ", "2 "]))
+def test_rules_with_later_words_stay_active_where_they_match(data: st.DataObject, before: str) -> None:
+    """An item without any of a rule's later words drops the rule: wherever the regex matches, one occurs."""
+    rules = classify_module._RULES_WITH_LATER_WORDS
+    assert rules
+    for rule in rules:
+        text = before + data.draw(st.from_regex(re.compile(rule.pattern), fullmatch=True))
+        doc = classify_module._build_doc(text, "", default_vocabulary())
+        if doc.word_starts_are_boundaries and re.search(rule.pattern, doc.lower):
+            assert rule in doc.active, (rule.pattern[:40], text)
