@@ -535,9 +535,10 @@ def _trigger_key(word: str) -> str:
 _c = _Rule
 
 
-def _anchored(pattern: str, first_words: str) -> _Rule:
-    """A rule tried only where one of `first_words` starts (they must cover every match start)."""
-    return _Rule(pattern, first_words, anchored=True)
+def _anchored(pattern: str, first_words: str, later: str = "") -> _Rule:
+    """A rule tried only where one of `first_words` starts (they must cover every match start), and only in
+    items with one of its `later` words (see `_Rule`)."""
+    return _Rule(pattern, first_words, anchored=True, later=later)
 
 
 # --- vocabulary of the patterns ----------------------------------------------------------------
@@ -649,6 +650,7 @@ _PROVIDE_MFG = _anchored(
 _SUPPORT_MFG = _anchored(
     r"\b(?:support|supports|supporting|help|helps|helping)(?: the| in)? (?:[\w-]+ ){0,4}?manufactur\w*",
     "support supports supporting help helps helping",
+    later="manufactur",
 )
 _CLIENT_MARK = _c(
     r"'s\b|\bdoses\b|\bcandidate\b|under development by|\bfor (?:a |an |the )?(?:u\.s\.|us|european|asian|global"
@@ -685,6 +687,7 @@ _CONTRACT_WEAK = [
     _anchored(
         r"\b(?:supply|service|development|cmo|cdmo) (?:[\w-]+ ){0,1}?(?:agreement|contract|deal)s?\b",
         "supply service development cmo cdmo",
+        later="agreement contract deal deals",
     ),
     _c(
         r"수주|공급 ?계약|생산 ?계약|\bauftrag\b|\bvertrag\b|\bprolonge\b|\bverlänger\w*",
@@ -694,6 +697,7 @@ _CONTRACT_WEAK = [
         r"\b(?:extend|extends|extended|extension of|expand|expands|expanded|"
         r"continue[sd]?) (?:[\w-]+ ){0,4}?(?:partnership|collaboration|relationship)\b",
         "extend extends extended extension expand expands expanded continue continues continued",
+        later="partnership collaboration relationship",
     ),
 ]
 _MFG_AGREEMENT = re.compile(r"manufactur\w* (?:and supply )?agreement")
@@ -784,6 +788,7 @@ _PLANT_STRONG = [
         rf"|dedicat\w+|christen\w*) (?:of )?(?:[\w$€£₩.,'-]+ ){{0,6}}?(?:\w+-)?{_PLANT}\b",
         "open opens opened opening inaugurat unveil ribbon cut cuts cutting grand launch launches launched launching "
         "dedicat christen",
+        later=_PLANT_STARTS,
     ),
     _c(
         rf"\b{_PLANT} (?:[\w-]+ ){{0,3}}?(?:opens|opened|inaugurated|is now open|officially open\w*)\b",
@@ -796,6 +801,7 @@ _PLANT_STRONG = [
         r" (?:\w+ ){0,3}?(?:full-scale |commercial |gmp |cgmp |large-scale )?(?:operations?|production|manufacturing"
         r"|making|producing)\b.{0,80}?\b(?:plant|facility|site|campus|line|suite)",
         "begin begins began begun start starts started commenc kick kicks launch launches launched initiat",
+        later="plant facility site campus line suite",
     ),
     _c(
         r"\b(?:plant|facility|site|campus|line|suite)s?\b.{0,60}?\b(?:begins?|began|starts?|started|commenc\w+)"
@@ -806,6 +812,7 @@ _PLANT_STRONG = [
     _anchored(
         rf"\bcommission(?:s|ed|ing)? (?:of )?(?:the |a |an |its |new |first )*(?:[\w-]+ ){{0,3}}?{_PLANT}\b",
         "commission commissions commissioned commissioning",
+        later=_PLANT_STARTS,
     ),
     _anchored(
         r"\bfirst (?:gmp |cgmp |commercial |engineering )?(?:batch|batches|manufacturing run|production run"
@@ -835,6 +842,7 @@ _PLANT_STRONG = [
         rf"|wind(?:s|ing)? down|pull\w* (?:the )?plug on|consolidat\w+) (?:of )?(?:[\w,'-]+ ){{0,5}}?{_PLANT_ASSET}\b",
         "close closes closed closing closure shut shuts shutting shutter idle idles idled idling mothball wind winds "
         "winding pull pulls pulled pulling consolidat",
+        later=_PLANT_ASSET_STARTS,
     ),
     _anchored(
         r"\blay(?:s|ing)? off|\blayoffs?\b|\bjob cuts\b|\bcut(?:s|ting)? (?:[\w-]+ ){0,4}jobs\b|\bredundanc\w+|폐쇄",
@@ -845,6 +853,7 @@ _PLANT_STRONG = [
         rf"{_ACQUISITION.pattern} (?:[\w$€£₩¥.,'&-]+ ){{0,8}}?{_PLANT_ASSET}\b",
         "acquir acquisition buy buys buying bought buyout purchas takeover take takes sell sells selling sold sale "
         "divest merger",
+        later=_PLANT_ASSET_STARTS,
     ),
     _c(
         rf"\b{_PLANT_ASSET} (?:[\w-]+ ){{0,2}}?(?:acquisition|purchase|sale|buy|takeover)\b",
@@ -855,6 +864,7 @@ _PLANT_STRONG = [
         rf"\b(?:throws? down|pays?|paid|paying|shells? out|forks? over|spends?|spent) (?:[\w$€£₩.,'-]+ ){{0,4}}?"
         rf"(?:for|on|to (?:buy|acquire)) (?:[\w$€£₩.,'&-]+ ){{0,5}}?{_PLANT_ASSET}\b",
         "throw throws pay pays paid paying shell shells fork forks spend spends spent",
+        later=_PLANT_ASSET_STARTS,
     ),
     _DEAL_FOR_ASSET,
     _c(r"공장 ?인수|인수", "인수"),
@@ -871,12 +881,14 @@ _PLANT_WEAK = [
         rf"\b(?:expan\w+|scal\w+ up|scales up|boost\w*|bolster\w*|doubl\w+|tripl\w+|increas\w+|adds?|adding"
         rf"|augment\w*|upgrad\w*|extend\w*|invest\w*) (?:[\w$€£₩.,'-]+ ){{0,6}}?{_PLANT}\b",
         "expan scal scales boost bolster doubl tripl increas add adds adding augment upgrad extend invest",
+        later=_PLANT_STARTS,
     ),
     _anchored(r"\bexpansion plans?\b|증설", "expansion 증설"),
     _anchored(
         r"\b(?:plans?|announces?|announced|unveils?|unveiled|details|outlines) (?:a |an |its |major |new )*"
         r"(?:[\w$€£₩.,-]+ ){0,3}?expansion\b",
         "plan plans announce announces announced unveil unveils unveiled details outlines",
+        later="expansion",
     ),
     _c(rf"\b{_PLANT} expansions?\b", "expansion expansions", starts=_PLANT_STARTS),
     _anchored(
@@ -897,11 +909,13 @@ _PLANT_BUILD = [
         r"\b(?:building|builds?|built|construct\w*) (?:a |an |its |the )?(?:new |second |third |fourth |"
         r"fifth )?(?:[\w$€.,-]+ ){0,4}?(?:plant|facility|factory)",
         "building build builds built construct",
+        later="plant facility factory",
     ),
     _anchored(
         rf"\bexpansion (?:of|at|in|to) (?:its |the )?(?:[\w,.()-]+ ){{0,8}}?(?:{_PHYSICAL}|(?:production|manufacturing)"
         rf" capacity)\b",
         "expansion",
+        later="plant facility site factory campus hub suite line production manufacturing",
     ),
     _c(
         rf"\b(?:{_PHYSICAL}|(?:production|manufacturing|fill-finish|filling) capacity) expansions?\b",
@@ -913,16 +927,23 @@ _PLANT_BUILD = [
         r" (?:its |their |the )?(?:[\w-]+ ){0,3}?(?:production|manufacturing|fill-finish|filling) capacity\b",
         "expand expands expanded expanding boost boosts boosted boosting double doubles doubled doubling triple"
         " triples tripled",
+        later="capacity",
     ),
     _anchored(
         r"\binvest(?:s|ed|ing|ment)? (?:of )?(?:[\w$€£₩.,+-]+ ){0,3}?in (?:a |an |its )?new (?:[\w-]+ ){0,5}?"
         r"(?:plant|facility|site|campus|factory)\b",
         "invest invests invested investing investment",
+        later="plant facility site campus factory",
     ),
-    _anchored(r"\b(?:set|sets) up (?:a |an )?(?:[\w$€.,-]+ ){0,4}?(?:plant|facility|factory)", "set sets"),
+    _anchored(
+        r"\b(?:set|sets) up (?:a |an )?(?:[\w$€.,-]+ ){0,4}?(?:plant|facility|factory)",
+        "set sets",
+        later="plant facility factory",
+    ),
     _anchored(
         r"\b(?:creat\w+|add\w*|hir\w+|plots?) (?:[\w-]+ ){0,3}?\d[\d,]* (?:new )?(?:jobs|hires|positions)\b",
         "creat add adds adding added additional hire hires hiring hired plot plots",
+        later="jobs hires positions",
     ),
 ]
 _INVEST_VERB = _c(
