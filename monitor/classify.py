@@ -320,9 +320,7 @@ class _Rule:
         # such a key (where `_Doc.word_starts_are_boundaries`). An item with none of them cannot match,
         # and the rule is not tried there (items often have a rule's first word and not the later one).
         self.later_keys = tuple(sorted({_trigger_key(w) for w in later.split()}))
-        for key in self.later_keys:  # indexed in every item like start keys
-            _TRIGGER_KEYS.add(key)
-            _RULES_BY_KEY.setdefault(key, [])
+        _index_words_only(self.later_keys)
         if self.later_keys:
             _RULES_WITH_LATER_WORDS.append(self)
         # Strings one of which every match contains (as written, space-separated; "_" stands for a
@@ -337,9 +335,7 @@ class _Rule:
         self.start_keys = tuple(sorted({_trigger_key(w) for w in starts.split()}))
         if self.start_keys and (anchored or not all(_TRIGGER_WORD.fullmatch(w) for w in starts.split())):
             raise ValueError(f"start words are for rules triggered by other words, and Latin: {starts}")
-        for key in self.start_keys:  # indexed in every item like trigger keys, but trigger no rule
-            _TRIGGER_KEYS.add(key)
-            _RULES_BY_KEY.setdefault(key, [])
+        _index_words_only(self.start_keys)
         # A leading \b stops the regex engine from skipping ahead by first character; drop it
         # and check the word boundary in Python instead (matches are rare, positions are many).
         stripped = _strip_leading_boundaries(pattern)
@@ -493,6 +489,13 @@ class _Rule:
             pos = m.end() if m.end() > start else start + 1
 
 
+def _index_words_only(keys: Iterable[str]) -> None:
+    """Have every item index these words (as trigger words are) without their triggering any rule."""
+    for key in keys:
+        _TRIGGER_KEYS.add(key)
+        _RULES_BY_KEY.setdefault(key, [])
+
+
 def _strip_leading_boundaries(pattern: str) -> str | None:
     """The pattern without the \\b that starts each top-level alternative, or None if one lacks it."""
     branches: list[str] = []
@@ -593,9 +596,7 @@ _CONTRACT_STRONG = [
     _Rule(
         rf"\b{_DEAL} (?:to|for) (?:the )?(?:[\w-]+ ){{0,3}}?(?:manufactur\w*|produc\w*|fill|formulat\w*|bottl\w*|"
         rf"make)\b",
-        "agreement agreements deal deals contract contracts pact pacts order orders partnership partnerships "
-        "collaboration collaborations alliance alliances loi mou letter letters memorandum arrangement arrangements "
-        "tie ties tieup tieups cooperation",
+        f"{_DEAL_WORDS} ties",
         anchored=True,
         later="manufactur produc fill formulat bottl make",
     ),
@@ -680,9 +681,7 @@ _CONTRACT_WEAK = [
     ),
     _anchored(
         rf"\b{_DEAL} with\b|\bexpansion of (?:the )?(?:[\w'-]+ ){{0,3}}?(?:partnership|collaboration)\b",
-        "agreement agreements deal deals contract contracts pact pacts order orders partnership partnerships "
-        "collaboration collaborations alliance alliances loi mou letter letters memorandum arrangement arrangements "
-        "tie ties tieup tieups cooperation expansion",
+        f"{_DEAL_WORDS} ties expansion",
     ),
     _anchored(
         r"\b(?:supply|service|development|cmo|cdmo) (?:[\w-]+ ){0,1}?(?:agreement|contract|deal)s?\b",
