@@ -17,11 +17,14 @@ Plain integer columns, no foreign keys: the item and story tables belong to the 
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import Index
+from sqlalchemy import Engine, Index
 from sqlmodel import Field, Session, SQLModel
 
 from monitor.dbapi import db_time, raw_cursor
@@ -85,33 +88,132 @@ def _decode(database: str, item_id: int, story_id: int, seen_at: str, data: str)
 _NEWEST_ROWS = (
     "SELECT seen_at, item_id, story_id FROM story_key WHERE key = ? AND seen_at >= ? ORDER BY seen_at DESC LIMIT ?"
 )
+# The same read limited to rows committed before the reading transaction began (ids are never reused:
+# `story_key` only grows, and a rolled-back row was never committed). The covering index holds the rowid.
+_NEWEST_COMMITTED = (
+    "SELECT seen_at, item_id, story_id FROM story_key WHERE key = ? AND seen_at >= ? AND id <= ? "
+    "ORDER BY seen_at DESC LIMIT ?"
+)
+_ROWS_SINCE = "SELECT key, seen_at, item_id, story_id FROM story_key WHERE id > ? AND id <= ? AND seen_at >= ?"
+
+Row = tuple[str, int, int]  # (seen_at stamp, item id, story id): sorts newest first as the queries order them
+MAX_CACHED_KEYS = 50_000  # keys whose committed rows a process keeps (up to ~25 MB); cleared beyond
+
+
+class _CommittedRows:
+    """Per engine and process: for each key looked up so far, its newest `PER_KEY` committed rows.
+
+    Why: a poll looks up ~140 keys per feed, and the popular ones (a company pair, an amount) again in
+    every transaction: one index read each, ~60,000-140,000 reads for 1,000 feeds, most answering what
+    the previous transaction already read. Here a key is read once; each transaction first reads the
+    rows committed since (by this process or another: `story_key` only grows, so rows with an id above
+    the last one seen are exactly the new ones) and folds them into the keys it holds. A transaction's
+    own uncommitted rows never enter; they live in `_OwnRows` until the next transaction reads them back.
+    Rows seen before `floor` are not held; a lookup reaching further back resets the cache lower.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.rows: dict[str, list[Row]] = {}
+        self.max_id = -1  # rows with id <= max_id are folded in; -1: nothing read yet
+        self.floor = ""
+
+    def catch_up(self, cur: Any, committed_max: int, since: str, margin: timedelta) -> None:
+        """Make the held rows those committed up to `committed_max`, covering lookups from `since`."""
+        if committed_max < self.max_id or since < self.floor or len(self.rows) > MAX_CACHED_KEYS or self.max_id < 0:
+            self.rows = {}
+            self.max_id = committed_max
+            self.floor = db_time(datetime.fromisoformat(since) - margin)
+            return
+        if committed_max == self.max_id:
+            return
+        held = self.rows
+        for key, seen, item_id, story_id in cur.execute(_ROWS_SINCE, (self.max_id, committed_max, self.floor)):
+            rows = held.get(key)
+            if rows is not None:
+                row = (seen, item_id, story_id)
+                held[key] = [row, *rows[: PER_KEY - 1]] if not rows or row > rows[0] else _with_row(rows, row)
+        self.max_id = committed_max
+
+    def newest(self, cur: Any, key: str) -> list[Row]:
+        """The key's newest `PER_KEY` committed rows seen since `floor`, newest first (read once)."""
+        rows = self.rows.get(key)
+        if rows is None:
+            rows = cur.execute(_NEWEST_COMMITTED, (key, self.floor, self.max_id, PER_KEY)).fetchall()
+            self.rows[key] = rows
+        return rows
+
+
+def _with_row(rows: list[Row], row: Row, per_key: int = PER_KEY) -> list[Row]:
+    """A new list: `rows` (newest first) with `row` in its place, cut to `per_key` (the input is shared)."""
+    if not rows or row > rows[0]:  # the usual case: items arrive in time order
+        return [row, *rows[: per_key - 1]]
+    return sorted([*rows, row], reverse=True)[:per_key]
+
+
+_committed: WeakKeyDictionary[Engine, _CommittedRows] = WeakKeyDictionary()
+_committed_lock = threading.Lock()
+
+
+def _committed_rows(engine: Engine) -> _CommittedRows:
+    with _committed_lock:
+        found = _committed.get(engine)
+        if found is None:
+            found = _committed[engine] = _CommittedRows()
+        return found
+
+
+class _OwnRows:
+    """The index rows and fingerprints written by one transaction (several feeds share one)."""
+
+    def __init__(self, transaction: object, committed_max: int) -> None:
+        self.transaction = transaction  # held, so its identity cannot be reused while this lives
+        self.committed_max = committed_max  # the largest story_key id committed before it wrote
+        self.rows: dict[str, list[Row]] = {}  # key -> its newest PER_KEY rows written here, newest first
+        self.fps: dict[int, tuple[int, StoryFingerprint]] = {}  # item id -> (story id, fingerprint)
+
+
+_OWN_ROWS = "monitor.story_index.own_rows"
+
+
+def _own_rows(session: Session, cur: Any) -> _OwnRows:
+    """This transaction's `_OwnRows` (kept in `session.info`, replaced when a new transaction begins)."""
+    transaction = session.get_transaction()
+    own = session.info.get(_OWN_ROWS)
+    if own is None or own.transaction is not transaction:
+        top = cur.execute("SELECT max(id) FROM story_key").fetchone()[0]
+        own = session.info[_OWN_ROWS] = _OwnRows(transaction, int(top or 0))
+    assert isinstance(own, _OwnRows)
+    return own
 
 
 class SqlStoryIndex:
     """`StoryIndex` over the `story_key` and `item_fingerprint` tables, in the caller's session.
 
-    `prefetch` reads, in one statement, the rows every key of a batch of fingerprints will ask for; the
-    batch's lookups are then answered in memory (kept up to date by `add`), with the same result the
-    per-item ranking query gives (see `candidates`). Everything stays inside the caller's transaction,
-    so a concurrent writer (a backfill beside `monitor run`) cannot make the prefetched rows stale.
+    `prefetch` gathers the rows every key of a batch of fingerprints will ask for (from the process's
+    `_CommittedRows`, reading only keys it does not hold, plus this transaction's own rows); the batch's
+    lookups are then answered in memory (kept up to date by `add`), with the same result the per-item
+    ranking query gives (see `candidates`). Everything stays inside the caller's transaction, so a
+    concurrent writer (a backfill beside `monitor run`) cannot make the prefetched rows stale.
     """
 
     def __init__(self, session: Session, cap: int = MAX_CANDIDATES, per_key: int = PER_KEY) -> None:
         self._session = session
-        self._database = str(session.connection().engine.url)
+        self._engine = session.connection().engine
+        self._database = str(self._engine.url)
         self._cap = cap
         self._per_key = per_key
-        # key -> the newest `per_key` rows (seen_at stamp, item id), newest first, seen at or after _since
-        self._rows: dict[str, list[tuple[str, int]]] = {}
+        # key -> the newest `per_key` rows seen at or after some time <= _since, newest first; the lists
+        # may be shared with `_CommittedRows`, so they are replaced, never changed in place
+        self._rows: dict[str, list[Row]] = {}
         self._since = ""
-        self._added: dict[int, tuple[int, StoryFingerprint]] = {}  # item id -> (story id, fp), this transaction
-        self._stored: dict[int, tuple[str, int]] = {}  # item id -> (seen_at, story id) as prefetched
 
     def add(self, story_id: int, item_id: int, fp: StoryFingerprint) -> None:
         """Store `fp` and its keys for item `item_id` of story `story_id` (no commit)."""
         seen = db_time(fp.at)
         keys = fp.keys
         with raw_cursor(self._session) as cur:
+            own = _own_rows(self._session, cur)
             cur.execute(
                 "INSERT INTO item_fingerprint (item_id, story_id, seen_at, data) VALUES (?, ?, ?, ?)",
                 (item_id, story_id, seen, fp.stored),
@@ -120,35 +222,46 @@ class SqlStoryIndex:
                 "INSERT INTO story_key (key, item_id, story_id, seen_at) VALUES (?, ?, ?, ?)",
                 [(k, item_id, story_id, seen) for k in keys],
             )
-        self._added[item_id] = (story_id, fp)
+        own.fps[item_id] = (story_id, fp)
+        row = (seen, item_id, story_id)
+        mine = own.rows
+        for key in keys:  # only a key's newest PER_KEY own rows can count
+            rows = mine.get(key)
+            mine[key] = [row] if rows is None else _with_row(rows, row)
         if seen < self._since:
             return
-        row = (seen, item_id)
+        gathered, per_key = self._rows, self._per_key
         for key in keys:
-            rows = self._rows.get(key)
-            if rows is None:  # only keys whose stored rows were all read; others go to the database
-                continue
-            if not rows or row > rows[0]:  # the usual case: items arrive in time order
-                rows.insert(0, row)
-            else:
-                rows.append(row)
-                rows.sort(reverse=True)
-            del rows[self._per_key :]
+            rows = gathered.get(key)
+            if rows is not None:  # only keys whose rows were all read
+                gathered[key] = (
+                    [row, *rows[: per_key - 1]] if not rows or row > rows[0] else _with_row(rows, row, per_key)
+                )
 
     def prefetch(self, fps: Sequence[StoryFingerprint], window: timedelta) -> None:
-        """Read the rows the lookups of `fps` will need (newest `per_key` per key since the earliest window)."""
+        """Gather the rows the lookups of `fps` will need (newest `per_key` per key since the earliest window)."""
         keys = list(dict.fromkeys(k for fp in fps for k in fp.keys))
         if not keys:
             return
         since = db_time(min(fp.at for fp in fps) - window)
-        rows: dict[str, list[tuple[str, int]]] = {}
-        stored = self._stored
+        rows: dict[str, list[Row]] = {}
+        per_key = self._per_key
         with raw_cursor(self._session) as cur:
-            for key in keys:  # one prepared statement, an index range read of at most per_key rows per key
-                found = cur.execute(_NEWEST_ROWS, (key, since, self._per_key)).fetchall()
-                rows[key] = [(seen, item_id) for seen, item_id, _ in found]
-                for seen, item_id, story_id in found:
-                    stored[item_id] = (seen, story_id)
+            own = _own_rows(self._session, cur)
+            if per_key != PER_KEY:  # the process's cache holds PER_KEY rows per key: read each key here
+                for key in keys:
+                    rows[key] = cur.execute(_NEWEST_ROWS, (key, since, per_key)).fetchall()
+            else:
+                committed = _committed_rows(self._engine)
+                with committed.lock:
+                    committed.catch_up(cur, own.committed_max, since, window)
+                    mine = own.rows
+                    for key in keys:
+                        found = committed.newest(cur, key)
+                        written = mine.get(key)
+                        if written:
+                            found = sorted(found + written, reverse=True)[:per_key]
+                        rows[key] = found
         self._rows, self._since = rows, since
 
     def candidates(self, keys: Sequence[str], since: datetime) -> list[tuple[int, StoryFingerprint]]:
@@ -158,43 +271,44 @@ class SqlStoryIndex:
             return []
         stamp = db_time(since)
         if self._rows and stamp >= self._since and all(key in self._rows for key in unique):
-            ranked = self._ranked_in_memory(unique, stamp)
-        else:
-            conn = self._session.connection()
-            ranked = [int(r[0]) for r in conn.exec_driver_sql(*self._ranking(unique, stamp))]
-        return self._fingerprints(ranked)
+            return self._fingerprints(self._ranked_in_memory(unique, stamp))
+        conn = self._session.connection()
+        ranked = [int(r[0]) for r in conn.exec_driver_sql(*self._ranking(unique, stamp))]
+        return self._fingerprints([("", item_id, -1) for item_id in ranked])
 
-    def _ranked_in_memory(self, keys: list[str], since: str) -> list[int]:
-        """What `_ranking` returns, from prefetched rows: newest rows per key since `since`, by shared keys.
+    def _ranked_in_memory(self, keys: list[str], since: str) -> list[Row]:
+        """What `_ranking` returns (with each item's time and story), from the gathered rows.
 
         The newest `per_key` rows seen after `since` are always among the newest `per_key` rows seen after
-        the (earlier) prefetch bound, so filtering the prefetched rows loses nothing. All rows of one item
-        carry its one time (`add` writes them so), so counting (time, item) pairs ranks exactly as the
-        query's count(*) and max(seen_at) do; Counter does the counting in C. A key's rows (at most `per_key`,
-        newest first) are usually all inside the window and counted as a list; (count, row) pairs sort in C
-        in the query's order, and never tie (a row names its item).
+        an earlier bound, so filtering the gathered rows loses nothing. All rows of one item carry its one
+        time and story (`add` writes them so), so counting rows ranks exactly as the query's count(*) and
+        max(seen_at) do; Counter does the counting in C. A key's rows (at most `per_key`, newest first) are
+        usually all inside the window and counted as a list; (count, row) pairs sort in C in the query's
+        order, and never tie (a row names its item).
         """
-        found: list[tuple[str, int]] = []
+        found: list[Row] = []
         for key in keys:
             rows = self._rows[key]
             found += rows if not rows or rows[-1][0] >= since else [row for row in rows if row[0] >= since]
         shared = Counter(found)
         order = sorted(zip(shared.values(), shared, strict=True), reverse=True)
-        return [item_id for _count, (_seen, item_id) in order[: self._cap]]
+        return [row for _count, row in order[: self._cap]]
 
-    def _fingerprints(self, ranked: list[int]) -> list[tuple[int, StoryFingerprint]]:
-        """The fingerprints of `ranked`, in order: this transaction's own from memory, others read (and cached)."""
+    def _fingerprints(self, ranked: list[Row]) -> list[tuple[int, StoryFingerprint]]:
+        """The fingerprints of `ranked`, in order: this transaction's own from memory, others read (and cached).
+
+        A row's time and story, when known (`seen` not empty), let a cached decoding be used.
+        """
         if not ranked:
             return []
+        own = self._session.info.get(_OWN_ROWS)
+        mine = own.fps if isinstance(own, _OwnRows) and own.transaction is self._session.get_transaction() else {}
         found: dict[int, tuple[int, StoryFingerprint]] = {}
         missing = []
-        for item_id in ranked:
-            own = self._added.get(item_id)
-            cached = _cached(self._database, item_id, *self._stored[item_id]) if item_id in self._stored else None
-            if own is not None:
-                found[item_id] = own
-            elif cached is not None:
-                found[item_id] = cached
+        for seen, item_id, story_id in ranked:
+            hit = mine.get(item_id) or (_cached(self._database, item_id, seen, story_id) if seen else None)
+            if hit is not None:
+                found[item_id] = hit
             else:
                 missing.append(item_id)
         if missing:
@@ -206,7 +320,7 @@ class SqlStoryIndex:
                 ).fetchall()
             for item_id, story_id, seen, data in rows:
                 found[item_id] = (story_id, _decode(self._database, item_id, story_id, seen, data))
-        return [found[i] for i in ranked if i in found]
+        return [found[item_id] for _seen, item_id, _story in ranked if item_id in found]
 
     def _ranking(self, keys: list[str], since: str) -> tuple[str, tuple[object, ...]]:
         """One statement: the newest `per_key` rows of each key in the window, ranked by shared keys."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import Session, SQLModel, create_engine
 
 from monitor.grouping import StoryFingerprint, assign_story, fingerprint, index_keys
 from monitor.store import make_engine
-from monitor.story_index import _NEWEST_ROWS, SqlStoryIndex
+from monitor.story_index import _NEWEST_ROWS, SqlStoryIndex, _committed_rows
 from monitor.types import Classification, ParsedItem
 
 T0 = datetime(2025, 6, 1, tzinfo=UTC)
@@ -116,3 +117,76 @@ def test_a_database_made_before_the_covering_index_gets_it_on_opening(tmp_path: 
     assert "ix_story_key_lookup" in names
     assert "ix_story_key_key_seen" not in names and "ix_item_feed_id" not in names
     assert "COVERING INDEX ix_story_key_lookup" in str(plan)
+
+
+def _crowded(seed: int, count: int, start_days: float, span_days: float) -> list[StoryFingerprint]:
+    """Fingerprints of deal stories over few companies, so their keys repeat across many items."""
+    import random
+
+    rng = random.Random(seed)
+    makers, clients = ["Korvan Biologics", "Halden CDMO", "Ostrava Bio"], ["Pellis", "Quorra", "Tamsin", "Ulric"]
+    out = []
+    for n in range(count):
+        title = (f"{rng.choice(makers)} signs ${rng.choice([40, 75, 120])} million manufacturing deal with "
+                 f"{rng.choice(clients)} Pharma")  # fmt: skip
+        out.append(fp(title, f"https://news{n % 5}.example/{seed}/{n}", start_days + rng.uniform(0, span_days)))
+    return sorted(out, key=lambda f: f.at)
+
+
+def _group_in_transactions(engine: Any, batches: list[list[StoryFingerprint]], prefetch: bool) -> list[list[int]]:
+    """Group each batch in its own committed transaction, adding every item as the pipeline does."""
+    answers: list[list[int]] = []
+    item_id = 10_000
+    for batch in batches:
+        with Session(engine) as session:
+            index = SqlStoryIndex(session)
+            if prefetch:
+                index.prefetch(batch, timedelta(days=30))
+            for new in batch:
+                found = index.candidates(index_keys(new), since=new.at - timedelta(days=30))
+                answers.append([story for story, _ in found])
+                item_id += 1
+                index.add(found[0][0] if found else item_id, item_id, new)
+            session.commit()
+    return answers
+
+
+def test_batches_in_successive_transactions_answer_like_the_per_item_query(tmp_path: Path) -> None:
+    """The process keeps the committed rows of the keys it read; later transactions must see the same."""
+    batches = [_crowded(seed, 25, 5 * seed, 8) for seed in range(6)]
+    plain_engine = make_engine(str(tmp_path / "plain.db"))
+    cached_engine = make_engine(str(tmp_path / "cached.db"))
+    plain = _group_in_transactions(plain_engine, batches, prefetch=False)
+    cached = _group_in_transactions(cached_engine, batches, prefetch=True)
+    assert cached == plain
+    assert sum(len(a) for a in plain) > 4 * len(batches)  # later batches do find earlier ones
+
+
+def test_rows_committed_by_another_connection_are_seen_and_rolled_back_rows_are_not(tmp_path: Path) -> None:
+    db = tmp_path / "stories.db"
+    engine = make_engine(str(db))
+    first = fp("Korvan Biologics signs $75 million manufacturing deal with Pellis Pharma", "https://a.example/1", 0)
+    again = fp("Korvan Biologics signs $75 million manufacturing deal with Pellis Pharma", "https://b.example/2", 1)
+    later = fp("Korvan Biologics signs $75 million manufacturing deal with Pellis Pharma", "https://c.example/3", 2)
+
+    def stories_for(target: StoryFingerprint) -> list[int]:
+        with Session(engine) as session:
+            index = SqlStoryIndex(session)
+            index.prefetch([target], timedelta(days=30))
+            return [story for story, _ in index.candidates(index_keys(target), since=target.at - timedelta(days=30))]
+
+    with Session(engine) as session:  # written, looked up inside its transaction, then rolled back
+        index = SqlStoryIndex(session)
+        index.add(5, 1, first)
+        index.prefetch([later], timedelta(days=30))  # reads the keys it shares with `first` for the first time
+        assert [story for story, _ in index.candidates(index_keys(later), since=T0)] == [5]
+        session.rollback()
+    held = _committed_rows(engine).rows
+    assert held and not [row for rows in held.values() for row in rows if row[1] == 1]
+    assert stories_for(later) == []
+    other = make_engine(str(db))  # another writer (a backfill process, say) commits a row
+    with Session(other) as session:
+        SqlStoryIndex(session).add(9, 2, again)
+        session.commit()
+    other.dispose()
+    assert stories_for(later) == [9]
