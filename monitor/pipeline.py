@@ -364,13 +364,14 @@ def ingest_entries(
     index = SqlStoryIndex(session)
     index.prefetch(list(fps.values()), DEFAULT_WINDOW)  # one read for the whole batch's story lookups
     plain_rows: list[store.ItemRow] = []
+    added: dict[int, tuple[Feed, int]] = {}  # feed id -> (row, new items): one ORM attribute write per feed
     for position, (entry, classification) in enumerate(fresh):
         parsed, feed_id = entry.item, entry.feed.id
         assert feed_id is not None
         link = canonical.get(parsed.url) if parsed.url else None
         row = _item_row(feed_id, parsed, classification, now, link)
         counts.new_items += 1
-        entry.feed.item_count += 1
+        added[feed_id] = (entry.feed, added[feed_id][1] + 1 if feed_id in added else 1)
         same_link = links.get(link) if link else None
         if not classification.flagged:
             plain_rows.append(row)
@@ -387,6 +388,8 @@ def ingest_entries(
         if link:
             links[link] = story_id
     store.insert_items(session, plain_rows)
+    for feed, count in added.values():
+        feed.item_count += count
     return counts
 
 

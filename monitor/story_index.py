@@ -127,12 +127,12 @@ class _CommittedRows:
             return
         if committed_max == self.max_id:
             return
-        held = self.rows
+        held, fresh = self.rows, dict[str, list[Row]]()
         for key, seen, item_id, story_id in cur.execute(_ROWS_SINCE, (self.max_id, committed_max, self.floor)):
-            rows = held.get(key)
-            if rows is not None:
-                row = (seen, item_id, story_id)
-                held[key] = [row, *rows[: PER_KEY - 1]] if not rows or row > rows[0] else _with_row(rows, row)
+            if key in held:
+                fresh.setdefault(key, []).append((seen, item_id, story_id))
+        for key, rows in fresh.items():  # in id order, not time order: sorted once per key
+            held[key] = sorted(held[key] + rows, reverse=True)[:PER_KEY]
         self.max_id = committed_max
 
     def newest(self, cur: Any, key: str) -> list[Row]:
@@ -144,9 +144,9 @@ class _CommittedRows:
         return rows
 
 
-def _with_row(rows: list[Row], row: Row, per_key: int = PER_KEY) -> list[Row]:
-    """A new list: `rows` (newest first) with `row` in its place, cut to `per_key` (the input is shared)."""
-    if not rows or row > rows[0]:  # the usual case: items arrive in time order
+def _with_row(rows: list[Row], row: Row, per_key: int) -> list[Row]:
+    """A new list: `rows` (newest first) with `row` in its place, cut to `per_key` (the input may be shared)."""
+    if not rows or row > rows[0]:  # the usual case: one feed's items arrive in time order
         return [row, *rows[: per_key - 1]]
     return sorted([*rows, row], reverse=True)[:per_key]
 
@@ -169,7 +169,7 @@ class _OwnRows:
     def __init__(self, transaction: object, committed_max: int) -> None:
         self.transaction = transaction  # held, so its identity cannot be reused while this lives
         self.committed_max = committed_max  # the largest story_key id committed before it wrote
-        self.rows: dict[str, list[Row]] = {}  # key -> its newest PER_KEY rows written here, newest first
+        self.rows: dict[str, list[Row]] = {}  # key -> rows written here, in any order (the newest PER_KEY kept)
         self.fps: dict[int, tuple[int, StoryFingerprint]] = {}  # item id -> (story id, fingerprint)
 
 
@@ -225,18 +225,22 @@ class SqlStoryIndex:
         own.fps[item_id] = (story_id, fp)
         row = (seen, item_id, story_id)
         mine = own.rows
-        for key in keys:  # only a key's newest PER_KEY own rows can count
+        for key in keys:
             rows = mine.get(key)
-            mine[key] = [row] if rows is None else _with_row(rows, row)
+            if rows is None:
+                mine[key] = [row]
+            else:
+                rows.append(row)
+                if len(rows) > 4 * PER_KEY:  # only a key's newest PER_KEY own rows can count
+                    rows.sort(reverse=True)
+                    del rows[PER_KEY:]
         if seen < self._since:
             return
         gathered, per_key = self._rows, self._per_key
         for key in keys:
             rows = gathered.get(key)
             if rows is not None:  # only keys whose rows were all read
-                gathered[key] = (
-                    [row, *rows[: per_key - 1]] if not rows or row > rows[0] else _with_row(rows, row, per_key)
-                )
+                gathered[key] = _with_row(rows, row, per_key)
 
     def prefetch(self, fps: Sequence[StoryFingerprint], window: timedelta) -> None:
         """Gather the rows the lookups of `fps` will need (newest `per_key` per key since the earliest window)."""
