@@ -164,13 +164,36 @@ def _committed_rows(engine: Engine) -> _CommittedRows:
 
 
 class _OwnRows:
-    """The index rows and fingerprints written by one transaction (several feeds share one)."""
+    """What one transaction (several feeds share one) wrote to the index, and its view of the keys it read."""
 
     def __init__(self, transaction: object, committed_max: int) -> None:
         self.transaction = transaction  # held, so its identity cannot be reused while this lives
         self.committed_max = committed_max  # the largest story_key id committed before it wrote
         self.rows: dict[str, list[Row]] = {}  # key -> rows written here, in any order (the newest PER_KEY kept)
         self.fps: dict[int, tuple[int, StoryFingerprint]] = {}  # item id -> (story id, fingerprint)
+        # key -> the newest PER_KEY rows, committed or written here, seen at or after view_floor (the committed
+        # rows' floor when the view was built), newest first: later feeds of the transaction find their keys here
+        self.view: dict[str, list[Row]] = {}
+        self.view_floor = ""
+
+    def write(self, keys: Sequence[str], row: Row) -> None:
+        """Record `row` under each of `keys`, in the view too where the view holds the key."""
+        written = self.rows
+        for key in keys:
+            rows = written.get(key)
+            if rows is None:
+                written[key] = [row]
+            else:
+                rows.append(row)
+                if len(rows) > 4 * PER_KEY:  # only a key's newest PER_KEY own rows can count
+                    rows.sort(reverse=True)
+                    del rows[PER_KEY:]
+        if row[0] >= self.view_floor:
+            view = self.view
+            for key in keys:
+                rows = view.get(key)
+                if rows is not None:
+                    view[key] = _with_row(rows, row, PER_KEY)
 
 
 _OWN_ROWS = "monitor.story_index.own_rows"
@@ -203,8 +226,8 @@ class SqlStoryIndex:
         self._database = str(self._engine.url)
         self._cap = cap
         self._per_key = per_key
-        # key -> the newest `per_key` rows seen at or after some time <= _since, newest first; the lists
-        # may be shared with `_CommittedRows`, so they are replaced, never changed in place
+        # key -> the newest `per_key` rows seen at or after _since (or earlier), newest first: the transaction's
+        # view after `prefetch`; lists may be shared with `_CommittedRows`, so they are replaced, never changed
         self._rows: dict[str, list[Row]] = {}
         self._since = ""
 
@@ -224,19 +247,10 @@ class SqlStoryIndex:
             )
         own.fps[item_id] = (story_id, fp)
         row = (seen, item_id, story_id)
-        mine = own.rows
-        for key in keys:
-            rows = mine.get(key)
-            if rows is None:
-                mine[key] = [row]
-            else:
-                rows.append(row)
-                if len(rows) > 4 * PER_KEY:  # only a key's newest PER_KEY own rows can count
-                    rows.sort(reverse=True)
-                    del rows[PER_KEY:]
-        if seen < self._since:
-            return
+        own.write(keys, row)
         gathered, per_key = self._rows, self._per_key
+        if gathered is own.view or seen < self._since:
+            return
         for key in keys:
             rows = gathered.get(key)
             if rows is not None:  # only keys whose rows were all read
@@ -248,25 +262,25 @@ class SqlStoryIndex:
         if not keys:
             return
         since = db_time(min(fp.at for fp in fps) - window)
-        rows: dict[str, list[Row]] = {}
         per_key = self._per_key
         with raw_cursor(self._session) as cur:
             own = _own_rows(self._session, cur)
-            if per_key != PER_KEY:  # the process's cache holds PER_KEY rows per key: read each key here
+            if per_key != PER_KEY:  # the process's cache and the view hold PER_KEY rows per key: read each here
+                self._rows = {key: cur.execute(_NEWEST_ROWS, (key, since, per_key)).fetchall() for key in keys}
+                self._since = since
+                return
+            committed = _committed_rows(self._engine)
+            with committed.lock:
+                committed.catch_up(cur, own.committed_max, since, window)
+                if own.view_floor != committed.floor:  # built on rows since another floor: rebuilt
+                    own.view, own.view_floor = {}, committed.floor
+                view, written = own.view, own.rows
                 for key in keys:
-                    rows[key] = cur.execute(_NEWEST_ROWS, (key, since, per_key)).fetchall()
-            else:
-                committed = _committed_rows(self._engine)
-                with committed.lock:
-                    committed.catch_up(cur, own.committed_max, since, window)
-                    mine = own.rows
-                    for key in keys:
+                    if key not in view:
                         found = committed.newest(cur, key)
-                        written = mine.get(key)
-                        if written:
-                            found = sorted(found + written, reverse=True)[:per_key]
-                        rows[key] = found
-        self._rows, self._since = rows, since
+                        mine = written.get(key)
+                        view[key] = sorted(found + mine, reverse=True)[:PER_KEY] if mine else found
+        self._rows, self._since = own.view, own.view_floor
 
     def candidates(self, keys: Sequence[str], since: datetime) -> list[tuple[int, StoryFingerprint]]:
         """Stored items sharing a key with `keys`, seen at or after `since`, most shared keys first."""
