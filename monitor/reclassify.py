@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from monitor import store
 from monitor.classify import CLASSIFIER_VERSION, classify
 from monitor.decide import AlertPolicy
-from monitor.pipeline import Entry, IngestCounts, Pipeline, place_in_story
+from monitor.pipeline import Entry, IngestCounts, Pipeline, entities_json, evidence_json, place_in_story
 from monitor.story_index import SqlStoryIndex
 from monitor.tables import Feed, Item
 from monitor.types import ParsedItem
@@ -79,7 +79,7 @@ def _reclassify_item(
 ) -> None:
     result = classify(item.title, item.summary, pipeline.vocabulary)
     old_labels = tuple(label for label in item.labels.split(",") if label)
-    new_entities = store.dumps(result.entities.to_dict())
+    new_entities = entities_json(result.entities)
     if old_labels != result.labels:
         summary.labels_changed += 1
         if len(summary.examples) < 20:
@@ -90,7 +90,7 @@ def _reclassify_item(
         summary.fields_changed += 1
     item.labels = ",".join(result.labels)
     item.entities = new_entities
-    item.evidence = store.dumps({k: list(v) for k, v in result.evidence.items()})
+    item.evidence = evidence_json(result.evidence)
     item.classifier_version = CLASSIFIER_VERSION
     if result.flagged and item.story_id is None:
         summary.newly_flagged += 1
