@@ -238,7 +238,7 @@ class SqlStoryIndex:
         with raw_cursor(self._session) as cur:
             own = _own_rows(self._session, cur)
             cur.execute(
-                "INSERT INTO item_fingerprint (item_id, story_id, seen_at, data) VALUES (?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO item_fingerprint (item_id, story_id, seen_at, data) VALUES (?, ?, ?, ?)",
                 (item_id, story_id, seen, fp.stored),
             )
             cur.executemany(
