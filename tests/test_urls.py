@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
-import pytest
+import re
+from collections.abc import Callable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from monitor.urls import canonical_url, outlet
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from monitor.urls import (
+    _AMP_SEGMENTS,
+    _HOST_PREFIXES,
+    _YONHAP_MOBILE,
+    _keep_param,
+    _query,
+    _split_plain,
+    canonical_url,
+    clean_url,
+    outlet,
+)
 
 BASE = "https://pharmadaily.example/news/acme-bio-signs-deal-4411"
 
@@ -51,3 +67,174 @@ def test_wire_mobile_host_and_outlet() -> None:
     assert outlet("https://www.pharmadaily.example/a") == "pharmadaily.example"
     assert outlet("https://m.pharmadaily.example/a") == "pharmadaily.example"
     assert outlet(None) == ""
+
+
+# ---------------------------------------------------------------------------------------------
+# The str-method fast paths give what urllib gives: the original urllib-only code is the oracle.
+
+# unchanged helpers (`_keep_param`, the host prefixes) come from monitor.urls; the rest is the old code
+
+
+def _host_slow(hostname: str) -> str:
+    host = hostname.lower().rstrip(".")
+    host = _YONHAP_MOBILE.sub("", host)
+    changed = True
+    while changed:
+        changed = False
+        for prefix in _HOST_PREFIXES:
+            if host.startswith(prefix) and host.count(".") >= 2:
+                host = host[len(prefix) :]
+                changed = True
+    return host
+
+
+def _path_slow(path: str) -> str:
+    segments = [s for s in path.split("/") if s]
+    segments = [s for s in segments if s.lower() not in _AMP_SEGMENTS]
+    if segments:
+        last = re.sub(r"(?i)\.amp(?=\.html?$)|\.amp$", "", segments[-1])
+        segments[-1] = re.sub(r"(?i)articleviewamp", "articleView", last)
+    return "/" + "/".join(segments)
+
+
+def _canonical_url_slow(url: str) -> str:
+    text = url.strip()
+    parts = urlsplit(text)
+    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+        return text
+    host = _host_slow(parts.hostname)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = host if port in (None, 80, 443) else f"{host}:{port}"
+    query = sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if _keep_param(k, v))
+    return urlunsplit(("https", netloc, _path_slow(parts.path), urlencode(query), ""))
+
+
+def _outlet_slow(url: str | None) -> str:
+    if not url:
+        return ""
+    return _host_slow(urlsplit(url.strip()).hostname or "")
+
+
+def _clean_url_slow(url: str) -> str:
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+        return url.strip()
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if _keep_param(k, v)]
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", urlencode(query), ""))
+
+
+def _outcome(function: Callable[[], object]) -> object:
+    """A result or the exception it raised (type and message), so errors are compared too."""
+    try:
+        return function()
+    except Exception as exc:
+        return (type(exc), str(exc))
+
+
+# fmt: off
+_SPACE = st.sampled_from(["", "", "", " ", "  ", "\t", "\n", "\r\n", "\x00", "\x0b", "\x1f", "\xa0", "\u3000"])
+_SCHEMES = st.sampled_from(
+    ["https://", "http://", "https://", "http://", "HTTP://", "Https://", "//", "ftp://", "http:", "https:///",
+    "javascript:", "data:text/html,", "tag:", "mailto:", "", "h ttp://", "http:\\\\", "1http://"]
+)
+_HOSTS = st.sampled_from(
+    ["example.com", "www.example.com", "WWW.Example.COM", "news.example.co.kr", "m.news.example.co.kr",
+    "m-en.yna.co.kr", "m-EN.yna.co.kr", "amp.example.com", "mobile.www.example.com", "www2.example.org",
+    "example.com.", "www.example", "m.co", "127.0.0.1", "[::1]", "[::1", "::1]", "[v1.x]", "[127.0.0.1]",
+    "[fe80::1%eth0]", "a@example.com", "a:b@www.example.com", "@", "例え.jp", "xn--r8jz45g.jp", "bücher.de",
+    "ex ample.com", "a%41.com", "", ".", "..", "-", "exa\tmple.com", "\u2100.com", "ｅｘａｍｐｌｅ.com"]
+)
+_PORTS = st.sampled_from(["", "", "", ":80", ":443", ":8080", ":", ":abc", ":99999", ":0", ":+1", ":٣"])
+_SEGMENTS = st.sampled_from(
+    ["news", "article", "2024", "amp", "AMP", "amp.html", "Amp.HTML", "article.amp", "story.amp.html",
+    "articleViewAmp.html", "ARTICLEVIEWAMP.htm", "articleView.html", "..", ".", "", "a;b", ";", "x;",
+    "%20", "%41", "a+b", "é", "뉴스", " ", "a b", "~user", "index.php", "\u212a", "\u0130", "ampere"]
+)
+_KEYS = st.sampled_from(
+    ["id", "idxno", "p", "utm_source", "UTM_Medium", "outputType", "amp", "output", "fbclid", "ref", "Ref",
+    "", "a+b", "%41", "k=v", "a.b", "x-y", "~", "é", "a b", "_ga", "mc_cid", "wt.mc_id", "spm", "s"]
+)
+_VALUES = st.sampled_from(
+    ["", "1", "2906", "amp", "AMP", "true", "rss", "a+b", "%20", "x=y", "é", "b&c", "a b", "~.-_"]
+)
+_FRAGMENTS = st.sampled_from(["", "", "#", "#top", "#?q=1", "#a#b", "#/amp"])
+# fmt: on
+
+
+@st.composite
+def _links(draw: st.DrawFn) -> str:
+    """Links of the shapes feeds use, and their odd relatives, assembled from parts."""
+    path = "".join("/" + draw(_SEGMENTS) for _ in range(draw(st.integers(0, 4))))
+    if draw(st.booleans()):
+        path += "/"
+    fields = [
+        draw(_KEYS) + draw(st.sampled_from(["=", "=", ""])) + draw(_VALUES) for _ in range(draw(st.integers(0, 4)))
+    ]
+    query = "?" + "&".join(fields) if draw(st.booleans()) else ""  # may be a bare `?`
+    link = draw(_SCHEMES) + draw(_HOSTS) + draw(_PORTS) + path + query + draw(_FRAGMENTS)
+    if draw(st.integers(0, 9)) == 0:  # a control character somewhere
+        at = draw(st.integers(0, len(link)))
+        link = link[:at] + draw(st.sampled_from(["\t", "\n", "\r", "\x00", "\x7f"])) + link[at:]
+    return draw(_SPACE) + link + draw(_SPACE)
+
+
+_URL_ALPHABET = "htps:/?#&=;%+@[]-._~ aAmMpP019wW\t\r\n\x00é中\u212a"
+_TEXTS = st.one_of(
+    _links(),
+    st.text(),
+    st.text(alphabet=_URL_ALPHABET),
+    st.builds(
+        lambda head, tail: head + tail,
+        st.sampled_from(["http://", "https://", "https://www.a.b/"]),
+        st.text(alphabet=_URL_ALPHABET),
+    ),
+)
+_FAST = settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@_FAST
+@given(_TEXTS)
+def test_canonical_url_is_what_urllib_gives(text: str) -> None:
+    assert _outcome(lambda: canonical_url(text)) == _outcome(lambda: _canonical_url_slow(text))
+
+
+@_FAST
+@given(_TEXTS)
+def test_clean_url_is_what_urllib_gives(text: str) -> None:
+    assert _outcome(lambda: clean_url(text)) == _outcome(lambda: _clean_url_slow(text))
+
+
+@_FAST
+@given(_TEXTS)
+def test_outlet_is_what_urllib_gives(text: str) -> None:
+    assert _outcome(lambda: outlet(text)) == _outcome(lambda: _outlet_slow(text))
+
+
+@_FAST
+@given(_TEXTS)
+def test_split_plain_is_urlsplit(text: str) -> None:
+    plain = _split_plain(text)
+    if plain is not None:
+        parts = urlsplit(text)
+        assert plain == (parts.scheme, parts.netloc, parts.path, parts.query)
+        assert (parts.hostname, parts.port) == (plain[1].lower(), None)
+
+
+_QUERY_ALPHABET = "aAzZ09_.~-=&+% é;"
+
+
+@_FAST
+@given(st.one_of(st.text(alphabet=_QUERY_ALPHABET), st.text()), st.booleans())
+def test_query_is_parse_qsl_then_urlencode(query: str, sort: bool) -> None:
+    pairs = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if _keep_param(k, v)]
+    assert _query(query, sort) == urlencode(sorted(pairs) if sort else pairs)
+
+
+def test_only_ascii_letters_match_the_amp_patterns_case_blind() -> None:
+    """`_path` calls its (?i) patterns only when the last segment says `amp` in lower case: no other character
+    matches a, m or p case-blind (Python's re folds K to the Kelvin sign and s to ſ, but not these)."""
+    letters = re.compile(r"(?i)[amp]")
+    assert [c for c in map(chr, range(0x110000)) if letters.fullmatch(c)] == list("AMPamp")
