@@ -31,7 +31,7 @@ from monitor.errors import ParseError
 from monitor.fastparse import fast_parse
 from monitor.text import plain_text
 from monitor.types import Classification, ParsedItem
-from monitor.urls import canonical_url, clean_url, outlet
+from monitor.urls import canonical_url, clean_joined_link, clean_url, outlet
 
 if TYPE_CHECKING:  # grouping is not needed to parse, only to type what a parse worker may add
     from monitor.grouping import StoryFingerprint
@@ -278,6 +278,10 @@ def _link(entry: Any, final_url: str) -> str | None:
     href = str(dict.get(entry, "link") or "").strip()
     if not href:
         return None
+    # most links: the result below without urljoin's cost (they have a scheme: the guid test would pass them)
+    joined = clean_joined_link(final_url, href)
+    if joined is not None:
+        return joined
     if dict.get(entry, "guidislink") and href == str(dict.get(entry, "id") or "").strip() and not urlsplit(href).scheme:
         return None  # feedparser copied a non-URL <guid> (`12345`) into the link: it is no address
     absolute = urljoin(final_url, href)

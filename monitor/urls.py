@@ -190,6 +190,24 @@ def clean_url(url: str) -> str:
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", _query(parts.query, False), ""))
 
 
+def clean_joined_link(base: str, href: str) -> str | None:
+    """`clean_url(urljoin(base, href))` when `href` is a plain absolute http(s) link, without the urljoin; else None.
+
+    Why it is the same: urljoin returns such a link unchanged when its scheme differs from the base's, and
+    otherwise rebuilt from urlparse's parts, which differs from it only by dropping an empty `?`, `#` or
+    `;params` (a `;` that ends the last path segment). clean_url drops the first two anyway; a path ending in
+    `;` is left to urljoin. urljoin also parses the base, which raises ValueError for some bracketed or
+    non-ASCII bases: those are left to urljoin too, so the error stays. So is a link with trailing whitespace
+    (urljoin keeps it and clean_url strips it from the joined link; the parts here would still hold it).
+    """
+    plain = _split_plain(href)
+    if plain is None or plain[2].endswith(";") or href[-1].isspace():
+        return None
+    if not base.isascii() or "[" in base or "]" in base:
+        return None
+    return _clean_plain(plain)
+
+
 def _clean_plain(plain: tuple[str, str, str, str]) -> str:
     """clean_url of a plain link's parts: what urlunsplit makes of them (a non-empty path starts with `/`)."""
     scheme, netloc, path, query = plain

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from monitor.parse import _link
 from monitor.urls import (
     _AMP_SEGMENTS,
     _HOST_PREFIXES,
@@ -18,6 +19,7 @@ from monitor.urls import (
     _query,
     _split_plain,
     canonical_url,
+    clean_joined_link,
     clean_url,
     outlet,
 )
@@ -238,3 +240,73 @@ def test_only_ascii_letters_match_the_amp_patterns_case_blind() -> None:
     matches a, m or p case-blind (Python's re folds K to the Kelvin sign and s to ſ, but not these)."""
     letters = re.compile(r"(?i)[amp]")
     assert [c for c in map(chr, range(0x110000)) if letters.fullmatch(c)] == list("AMPamp")
+
+
+# ---------------------------------------------------------------------------------------------
+# parse._link: urljoin is skipped for plain absolute links
+
+
+def _joined_link_slow(base: str, href: str) -> str | None:
+    """monitor.parse._link after its guid test, as it was: urljoin, http(s) only, clean_url."""
+    absolute = urljoin(base, href)
+    if urlsplit(absolute).scheme not in ("http", "https"):
+        return None
+    return _clean_url_slow(absolute)
+
+
+# fmt: off
+_BASES = st.one_of(
+    st.sampled_from(
+        ["https://www.example.com/feed/rss.xml", "http://127.0.0.1:8080/feed/1.xml", "", "HTTPS://EXAMPLE.com/a/b/",
+        "https://[::1]/feed", "http://[::1/feed", "http://]/x", "https://例え.jp/feed", "https://\u2100.com/",
+        "ftp://files.example/pub/", "http:feed", "feed.xml", "https://a.example/x;y?z#w", "https://a.example"]
+    ),
+    _links(),
+)
+# fmt: on
+_HREFS = st.one_of(
+    _TEXTS,
+    st.sampled_from(["/news/1", "news/1", "../x", "./", "?id=1", "#top", "//cdn.example/a", "///x", "http:x"]),
+)
+
+
+@_FAST
+@given(_BASES, _HREFS)
+def test_clean_joined_link_is_urljoin_then_clean_url(base: str, href: str) -> None:
+    """When the shortcut answers, it is what parse._link's urljoin, scheme test and clean_url gave."""
+    href = href.strip()  # as parse._link passes it
+    joined = _outcome(lambda: clean_joined_link(base, href))
+    if joined is not None:
+        assert joined == _outcome(lambda: _joined_link_slow(base, href))
+
+
+def _link_slow(entry: dict[str, object], final_url: str) -> str | None:
+    """monitor.parse._link as it was."""
+    href = str(dict.get(entry, "link") or "").strip()
+    if not href:
+        return None
+    if dict.get(entry, "guidislink") and href == str(dict.get(entry, "id") or "").strip() and not urlsplit(href).scheme:
+        return None
+    return _joined_link_slow(final_url, href)
+
+
+@_FAST
+@given(_BASES, _HREFS, st.booleans())
+def test_parse_link_is_what_it_was(base: str, href: str, guid_is_link: bool) -> None:
+    entry: dict[str, object] = {"link": href, "id": href if guid_is_link else "x", "guidislink": guid_is_link}
+    assert _outcome(lambda: _link(entry, base)) == _outcome(lambda: _link_slow(entry, base))
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "https://news.example.com/articles/1-2",
+        "http://www.kbn.example/news/articleView.html?idxno=2906&utm_source=rss#top",
+        "https://wire.example.com/news/12?",
+    ],
+)
+def test_common_links_take_the_shortcut(href: str) -> None:
+    for base in ("http://127.0.0.1:8080/feed/1.xml", "https://www.example.com/rss", ""):
+        assert clean_joined_link(base, href) == _joined_link_slow(base, href)
+        assert clean_joined_link(base, href) is not None
+    assert _split_plain(href) is not None
