@@ -164,14 +164,20 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def fingerprint(item: ParsedItem, classification: Classification, seen_at: datetime) -> StoryFingerprint:
-    """Reduce `item` to what story grouping compares; `seen_at` stands in for a missing date."""
+def fingerprint(
+    item: ParsedItem, classification: Classification, seen_at: datetime, *, link: str | None = None
+) -> StoryFingerprint:
+    """Reduce `item` to what story grouping compares; `seen_at` stands in for a missing date.
+
+    `link` is `canonical_url(item.url)` when the caller has it already (a parse worker computes it for every
+    item), so it is not computed twice; it is used only when the item has a url.
+    """
     ent = classification.entities
     text = f"{item.title}\n{item.summary}"
     values = set(money_usd(text))
     if ent.value_usd and ent.value_usd >= _MIN_DEAL_USD and not ent.value_inconsistent:
         values.add(float(f"{ent.value_usd:.3g}"))
-    url = canonical_url(item.url or item.guid)
+    url = link if link is not None and item.url else canonical_url(item.url or item.guid)
     folded = fold(text)
     names = salient_names(text)
     company_names = tuple(_entity(c) for c in ent.companies if _entity(c))

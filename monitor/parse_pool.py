@@ -227,7 +227,7 @@ def analyse(item: ParsedItem, now: datetime, vocabulary: Vocabulary) -> Analysis
     """An item's classification, its story fingerprint when it is flagged, and its canonical link."""
     result = classify(item.title, item.summary, vocabulary)
     link = canonical_url(item.url) if item.url else None
-    fp = fingerprint(item, result, now) if result.flagged else None
+    fp = fingerprint(item, result, now, link=link) if result.flagged else None
     if fp is not None:  # computed here, in a worker, and pickled with it: the storing process only writes them
         _ = fp.keys, fp.stored
     return result, fp, link

@@ -361,7 +361,11 @@ def ingest_entries(
         known.add((entry.feed.id, entry.item.guid))
         classification = entry.classification or classify(entry.item.title, entry.item.summary, pipeline.vocabulary)
         fresh.append((entry, classification))
-    fps = {i: e.fingerprint or fingerprint(e.item, c, now) for i, (e, c) in enumerate(fresh) if c.flagged}
+    fps = {
+        i: e.fingerprint or fingerprint(e.item, c, now, link=canonical.get(e.item.url or ""))
+        for i, (e, c) in enumerate(fresh)
+        if c.flagged
+    }
     index = SqlStoryIndex(session)
     index.prefetch(list(fps.values()), DEFAULT_WINDOW)  # one read for the whole batch's story lookups
     plain_rows: list[store.ItemRow] = []

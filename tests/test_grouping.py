@@ -23,6 +23,7 @@ from monitor.grouping import (
 from monitor.regexes import source_of
 from monitor.story_text import jaccard, money_usd, title_key
 from monitor.types import Classification, Entities, ParsedItem
+from monitor.urls import canonical_url
 
 DAY = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
 
@@ -55,6 +56,17 @@ def test_same_url_after_canonicalisation() -> None:
     a = fp("Acme CDMO opens plant", url="https://news.example/acme-cdmo-opens-new-plant?utm_source=rss")
     b = fp("Acme CDMO opens new plant in Ohio", url="http://www.news.example/acme-cdmo-opens-new-plant/")
     assert same_story(b, a) == "same url"
+
+
+def test_fingerprint_takes_the_canonical_link_its_caller_computed() -> None:
+    """A parse worker passes the canonical_url(item.url) it has; it is the one fingerprint would compute."""
+    item = ParsedItem(guid="g-1", url="http://www.news.example/acme-opens-plant/amp?utm_source=rss", title="Acme")
+    classification = Classification(labels=("plant_milestone",))
+    alone = fingerprint(item, classification, DAY)
+    assert fingerprint(item, classification, DAY, link=canonical_url(item.url or "")) == alone
+    assert alone.url == "https://news.example/acme-opens-plant"
+    no_link = ParsedItem(guid="g-1", url=None, title="Acme")  # no url: the guid, whatever link is passed
+    assert fingerprint(no_link, classification, DAY, link="https://other.example/").url == "g-1"
 
 
 def test_mirror_under_another_host_keeps_the_slug() -> None:
