@@ -16,13 +16,17 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from itertools import pairwise
+from typing import Final
 
 from monitor.vocabulary import non_ascii_positions
 
 # MinHash: one-permutation hashing into _BUCKETS buckets of 32-bit minima, densified by rotation.
-_BUCKETS = 32
+# (Final: mypyc compiles such a name to a constant or a C static; any other module-level name is a dict
+# lookup each time a compiled function reads it, which the loops over words and shingles do.)
+_BUCKETS: Final = 32
 _MAX_NAMES = 24  # salient names kept per item
 _MAX_PARTIES = 12  # parties kept per item
+_MEMO_SIZE: Final = 1 << 15  # entries in each memo of this module; one that fills up is emptied (a few MB at most)
 
 # ---------------------------------------------------------------------------------------------
 # Text normalisation
@@ -81,14 +85,30 @@ def _short_hash(text: str) -> str:
 
 def minhash(words: Sequence[str]) -> tuple[int, ...]:
     """32 bucket minima of the hashed word 2-shingles (and single words for very short texts)."""
-    shingles = {f"{a} {b}" for a, b in pairwise(words)} or set(words)
+    shingles = [f"{a} {b}" for a, b in pairwise(words)] or list(words)  # a repeat changes no minimum
     mins = [-1] * _BUCKETS
     for shingle in shingles:
-        h = _hash64(shingle)
-        bucket, value = h % _BUCKETS, (h >> 32) & 0xFFFFFFFF
+        packed = _SHINGLE_HASHES.get(shingle)
+        if packed is None:
+            if len(_SHINGLE_HASHES) >= _MEMO_SIZE:
+                _SHINGLE_HASHES.clear()
+            packed = _SHINGLE_HASHES[shingle] = _bucket_and_value(shingle)
+        bucket, value = packed % _BUCKETS, packed // _BUCKETS
         if mins[bucket] < 0 or value < mins[bucket]:
             mins[bucket] = value
     return _densify(mins)
+
+
+# Shingle -> its bucket and value, memoised: a BLAKE2b digest cost two thirds of a MinHash, and news
+# repeats its word pairs ("of the", a company's name, a wire's boilerplate) from item to item.
+_SHINGLE_HASHES: Final[dict[str, int]] = {}
+
+
+def _bucket_and_value(shingle: str) -> int:
+    """The shingle's bucket (low 5 bits of its 64-bit hash) and 32-bit value (high half), packed as
+    value * _BUCKETS + bucket: one small int to keep, no 64-bit arithmetic on a repeat."""
+    h = _hash64(shingle)
+    return ((h >> 32) & 0xFFFFFFFF) * _BUCKETS + h % _BUCKETS
 
 
 def _densify(mins: list[int]) -> tuple[int, ...]:

@@ -8,6 +8,9 @@ around them, names, amounts, punctuation, non-ASCII) and on arbitrary text.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from itertools import pairwise
+from typing import TypeVar
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,9 +19,20 @@ from hypothesis import strategies as st
 from monitor import story_text
 from monitor.regexes import scanning, source_of
 
+T = TypeVar("T")
 SETTINGS = settings(
     max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
 )
+
+
+def _outcome(function: Callable[[T], object], value: T) -> object:
+    """What `function(value)` returns, or the error it raises (both paths must raise the same one: a digit
+    with no decimal value, "¹" or "①", makes int() fail in _name_form, before and after)."""
+    try:
+        return function(value)
+    except ValueError as error:
+        return ("raised", type(error), str(error))
+
 
 # -- event kinds and deal phase: patterns tried where their starts occur -------------------------------------
 
@@ -144,3 +158,34 @@ def test_kinds_and_phase_on_invented_sentences() -> None:
     for text in ("korvan signs letter of intent", "korvan signs final contract after its mou", "undisclosed"):
         assert story_text._phase_of(text) == _reference_phase_of(text)
         assert story_text._kinds_of(text) == _reference_kinds_of(text)
+
+
+# -- MinHash: shingle hashes memoised, repeats not removed first -------------------------------------------
+
+
+def _reference_minhash(words: list[str]) -> tuple[int, ...]:
+    shingles = {f"{a} {b}" for a, b in pairwise(words)} or set(words)
+    mins = [-1] * story_text._BUCKETS
+    for shingle in shingles:
+        h = story_text._hash64(shingle)
+        bucket, value = h % story_text._BUCKETS, (h >> 32) & 0xFFFFFFFF
+        if mins[bucket] < 0 or value < mins[bucket]:
+            mins[bucket] = value
+    return story_text._densify(mins)
+
+
+_WORDS = st.sampled_from(["the", "of", "lonza", "samsung", "biologics", "deal", "plant", "1", "2025", "삼성", "é"])
+
+
+@SETTINGS
+@given(st.one_of(st.lists(_WORDS, max_size=40), st.lists(st.text(max_size=8), max_size=40)))
+def test_minhash_is_the_signature_of_the_set_of_shingles(words: list[str]) -> None:
+    assert story_text.minhash(words) == _reference_minhash(words)
+
+
+def test_minhash_after_its_memo_filled_up() -> None:
+    words = [f"w{i}" for i in range(story_text._MEMO_SIZE + 100)]  # empties the memo once, mid-text
+    for part in (words, words[:50], words[-50:], ["one"], []):
+        assert story_text.minhash(part) == _reference_minhash(part)
+    assert story_text.minhash(["lonza", "signs", "deal"]) == _reference_minhash(["lonza", "signs", "deal"])
+    assert 0 < len(story_text._SHINGLE_HASHES) <= story_text._MEMO_SIZE
