@@ -14,7 +14,6 @@ import operator
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
 from itertools import pairwise
 from typing import Final
 
@@ -286,7 +285,7 @@ over more than up including include includes based headquartered south north eas
 """
 )
 # Very common in this domain: they count, but little.
-_WEAK = _words(
+_WEAK: Final = _words(
     """
 korea korean us usa u.s america american china chinese japan japanese india indian europe european
 germany german uk britain british switzerland swiss france french ireland irish asia asian biologics
@@ -312,17 +311,31 @@ def salient_names(text: str) -> tuple[str, ...]:
     return tuple(seen)[:_MAX_NAMES]
 
 
-# Both caches: news repeats its words, and these ran a few hundred times per fingerprint.
-@lru_cache(maxsize=65_536)
+# Raw token -> its name forms, and -> its party token, memoised: news repeats its words, and these ran a
+# few hundred times per fingerprint. Plain dicts, as the shingle hashes: a lookup costs a fraction of a
+# call through functools.lru_cache, which they were.
+_NAME_PARTS: Final[dict[str, tuple[str, ...]]] = {}
+_PARTY_TOKENS: Final[dict[str, str]] = {}
+
+
 def _name_parts(raw: str) -> tuple[str, ...]:
     """The name forms in one raw token: "Lonza's" -> ("lonza",), "Samsung-Lonza" -> both."""
-    bare = _without_possessive(raw.rstrip(".-'"))
-    return tuple(token for token in map(_name_form, _NAME_SPLIT.split(bare)) if token)
+    parts = _NAME_PARTS.get(raw)
+    if parts is None:
+        if len(_NAME_PARTS) >= _MEMO_SIZE:
+            _NAME_PARTS.clear()
+        bare = _without_possessive(raw.rstrip(".-'"))
+        parts = _NAME_PARTS[raw] = tuple(token for token in map(_name_form, _NAME_SPLIT.split(bare)) if token)
+    return parts
 
 
-@lru_cache(maxsize=65_536)
 def _party_token(raw: str) -> str:
-    return _name_form(_without_possessive(raw.rstrip(".-'"))) if raw[0].isalnum() else ""
+    token = _PARTY_TOKENS.get(raw)
+    if token is None:
+        if len(_PARTY_TOKENS) >= _MEMO_SIZE:
+            _PARTY_TOKENS.clear()
+        token = _PARTY_TOKENS[raw] = _name_form(_without_possessive(raw.rstrip(".-'"))) if raw[0].isalnum() else ""
+    return token
 
 
 def _without_possessive(word: str) -> str:

@@ -189,3 +189,77 @@ def test_minhash_after_its_memo_filled_up() -> None:
         assert story_text.minhash(part) == _reference_minhash(part)
     assert story_text.minhash(["lonza", "signs", "deal"]) == _reference_minhash(["lonza", "signs", "deal"])
     assert 0 < len(story_text._SHINGLE_HASHES) <= story_text._MEMO_SIZE
+
+
+# -- names and parties: token forms memoised in dicts --------------------------------------------------------
+
+
+def _reference_name_parts(raw: str) -> tuple[str, ...]:
+    bare = story_text._without_possessive(raw.rstrip(".-'"))
+    return tuple(token for token in map(story_text._name_form, story_text._NAME_SPLIT.split(bare)) if token)
+
+
+def _reference_party_token(raw: str) -> str:
+    return story_text._name_form(story_text._without_possessive(raw.rstrip(".-'"))) if raw[0].isalnum() else ""
+
+
+def _reference_salient_names(text: str) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for raw in story_text._NAME_TOKEN.findall(text):
+        for token in _reference_name_parts(raw):
+            if token not in seen:
+                seen[token] = None
+    return tuple(seen)[: story_text._MAX_NAMES]
+
+
+def _reference_parties(text: str) -> tuple[str, ...]:
+    runs: list[list[str]] = [[]]
+    for raw in story_text._PHRASE_TOKEN.findall(text):
+        token = _reference_party_token(raw)
+        if token and not token.startswith("#") and token not in story_text._WEAK:
+            runs[-1].append(token)
+            if raw.endswith((".", "'s", "'", "’s")):
+                runs.append([])
+        elif token in story_text._WEAK and token:
+            continue
+        elif runs[-1]:
+            runs.append([])
+    found = list(dict.fromkeys(" ".join(r) for r in runs if r))
+    return tuple(p for p in found if not story_text._inside(p, found))[: story_text._MAX_PARTIES]
+
+
+# Company-like names (possessive, hyphenated, with a slash, weak and stop words among them), numbers and
+# years, amounts, punctuation that ends or breaks a run, Korean, accents, curly apostrophes.
+_NAME_PIECES = ["Lonza", "Lonza's", "Lonza’s", "Samsung-Lonza", "WuXi/Lonza", "Samsung Biologics", "Eli Lilly",
+                "Charles River.", "Korea", "U.S.", "Inc.", "The", "Deal", "CDMO", "AGC", "Fujifilm Diosynth",
+                "pre-Lonza", "Visp", "Ärzte", "Ōtsuka", "셀트리온", "1,200", "2025", "350", "12", "#3", "$1.2 billion",
+                "KRW 300bn", "it's", "'s", "d'Arc", "lonza", "visp", "wuxi", " ", " ", "  ", ", ", "; ", ": ", " (",
+                ") ", " | ", '"', "\n", ". ", "-", "/", "'", "’", "_", "and", "signs", "with", "deal", "plant", "é",
+                "x"]  # fmt: skip
+_NAME_TEXT = st.one_of(
+    st.lists(st.sampled_from(_NAME_PIECES), max_size=30).map("".join),
+    st.lists(st.sampled_from(_NAME_PIECES), max_size=8).map(" ".join),
+    st.text(max_size=80),
+)
+
+
+@SETTINGS
+@given(_NAME_TEXT)
+def test_salient_names_are_the_ones_the_uncached_token_forms_give(text: str) -> None:
+    assert _outcome(story_text.salient_names, text) == _outcome(_reference_salient_names, text)
+
+
+@SETTINGS
+@given(_NAME_TEXT)
+def test_parties_are_the_ones_the_uncached_token_forms_give(text: str) -> None:
+    assert _outcome(story_text.parties, text) == _outcome(_reference_parties, text)
+
+
+def test_names_and_parties_after_their_memos_filled_up() -> None:
+    names = [f"Name{i}" for i in range(story_text._MEMO_SIZE + 100)]
+    texts = [" x ".join(names[i : i + 100]) for i in range(0, len(names), 100)]  # empty both memos once
+    for text in [*texts, *texts[:2], "Samsung Biologics signs Lonza's deal"]:
+        assert story_text.salient_names(text) == _reference_salient_names(text)
+        assert story_text.parties(text) == _reference_parties(text)
+    assert 0 < len(story_text._NAME_PARTS) <= story_text._MEMO_SIZE
+    assert 0 < len(story_text._PARTY_TOKENS) <= story_text._MEMO_SIZE
