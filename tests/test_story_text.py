@@ -263,3 +263,117 @@ def test_names_and_parties_after_their_memos_filled_up() -> None:
         assert story_text.parties(text) == _reference_parties(text)
     assert 0 < len(story_text._NAME_PARTS) <= story_text._MEMO_SIZE
     assert 0 < len(story_text._PARTY_TOKENS) <= story_text._MEMO_SIZE
+
+
+# -- amounts: currency-first tries only after a possible currency end; currency-after only with its words --
+
+
+def _reference_currency_first(text: str) -> list[re.Match[str]]:
+    found: list[re.Match[str]] = []
+    match, last_end = story_text._MONEY_BEFORE.match, 0
+    for run in story_text._DIGIT_RUN.finditer(text):
+        digits = run.start()
+        for start in range(max(last_end, digits - 4), digits):
+            m = match(text, start)
+            if m is not None:
+                found.append(m)
+                last_end = m.end()
+                break
+    return found
+
+
+def _reference_money_usd(text: str) -> tuple[float, ...]:
+    found: list[float] = []
+    for m in _reference_currency_first(text):
+        found.append(story_text._amount(m.group(2), m.group(3), m.group(1)))
+    for m in story_text._MONEY_AFTER.finditer(text):
+        found.append(story_text._amount(m.group(1), m.group(2), m.group(3)))
+    values = {float(f"{v:.3g}") for v in found if v >= story_text._MIN_DEAL_USD}
+    return tuple(sorted(values, reverse=True))
+
+
+# _MONEY_BEFORE's currencies as it spells them (without the optional dot of "rs.", and "w" before a digit).
+_CURRENCIES_BEFORE = ["us$", "usd", "$", "€", "eur", "£", "gbp", "chf", "₩", "krw", "jpy", "¥", "inr", "rs", "rs.",
+                      "cny", "rmb", "sek", "dkk", "sgd", "aud", "cad", "w"]  # fmt: skip
+_WORDS_AFTER = ["won", "dollars", "euro", "euros", "yen", "yuan", "rupees", "francs", "pounds"]
+
+
+def test_the_currency_lists_are_the_patterns() -> None:
+    for currency in _CURRENCIES_BEFORE:
+        m = story_text._MONEY_BEFORE.fullmatch(currency.upper() + "12")
+        assert m is not None and m.group(1).lower() == currency
+    assert story_text._MONEY_BEFORE.fullmatch("xyz12") is None
+    for word in _WORDS_AFTER:
+        assert story_text._MONEY_AFTER.fullmatch("12 " + word.upper()) is not None
+        assert any(part in word for part in story_text._CURRENCY_WORDS_AFTER)
+    assert story_text._MONEY_AFTER.fullmatch("12 pesos") is None
+
+
+def test_every_character_that_ends_a_currency_case_insensitively_is_a_currency_end() -> None:
+    ends = re.compile("[" + re.escape("".join({c[-1] for c in _CURRENCIES_BEFORE})) + "]", re.IGNORECASE)
+    matched = {chr(cp) for cp in range(0x110000) if ends.fullmatch(chr(cp))}
+    assert matched == story_text._CURRENCY_ENDS
+
+
+def test_the_letters_of_the_currency_words_only_match_their_own_capitals() -> None:
+    letters = set("".join(story_text._CURRENCY_WORDS_AFTER))
+    pattern = re.compile("[" + "".join(sorted(letters)) + "]", re.IGNORECASE)
+    for cp in range(0x110000):
+        if pattern.fullmatch(chr(cp)):
+            assert chr(cp).lower() in letters, hex(cp)
+
+
+_MONEY_PIECES = ["$", "US$", "usd", "USD", "€", "EUR", "eur", "£", "GBP", "CHF", "₩", "KRW", "krw", "W", "w", "JPY",
+                 "¥", "INR", "Rs.", "rs", "RS", "CNY", "RMB", "SEK", "ſek", "DKK", "d\u212ak", "SGD", "AUD", "CAD",
+                 "1", "12", "1.2", "300", "1,200", ",000", ".5", "٣", "2030", " ", " ", "\u00a0", "\n", "-", "x",
+                 "by ", "in ", "rose ", "a", "million", " billion", "bn", "mn", "M", "B", "k", "crore", "lakh", " won",
+                 "Won", " WON", "dollars", " Dollars", "euros", " euro", "yen", "YUAN", "rupees", "francs", "pounds",
+                 "won the", "억원", "İ", "ı", "\u212a"]  # fmt: skip
+_NUMBER = st.sampled_from(["1", "12", "1.2", "300", "1,200", "1,200,000", "63.50", "٣", "2030"])
+_SEP = st.sampled_from(["", " ", "\u00a0", "  "])
+_SCALE = st.sampled_from(["", "million", "billion", "bn", "M", "B", "k", "crore", "lakh", "Million", "tn"])
+_CASED = st.sampled_from([str, str.upper, str.title])
+# Whole amounts, currency first and currency after, in any case, with what can stand before them.
+_AMOUNT = st.one_of(
+    st.tuples(st.sampled_from(_CURRENCIES_BEFORE), _CASED, _SEP, _NUMBER, _SEP, _SCALE).map(
+        lambda t: t[1](t[0]) + "".join(t[2:])
+    ),
+    st.tuples(_NUMBER, _SEP, _SCALE, _SEP, st.sampled_from(_WORDS_AFTER), _CASED).map(
+        lambda t: "".join(t[:4]) + t[5](t[4])
+    ),
+)
+_MONEY_TEXT = st.one_of(
+    st.lists(st.one_of(_AMOUNT, st.sampled_from(_MONEY_PIECES)), max_size=8).map("".join),
+    st.lists(st.one_of(_AMOUNT, st.sampled_from(_MONEY_PIECES)), max_size=6).map(" ".join),
+    st.lists(st.sampled_from(_MONEY_PIECES), max_size=14).map("".join),
+    st.text(max_size=40),
+)
+
+
+@SETTINGS
+@given(_MONEY_TEXT)
+def test_currency_first_matches_are_the_ones_the_untested_tries_find(text: str) -> None:
+    expected = [(m.span(), m.groups()) for m in _reference_currency_first(text)]
+    assert [(m.span(), m.groups()) for m in story_text._currency_first(text)] == expected
+
+
+@SETTINGS
+@given(_MONEY_TEXT)
+def test_amounts_are_the_ones_both_full_scans_find(text: str) -> None:
+    assert story_text.money_usd(text) == _reference_money_usd(text)
+
+
+@pytest.mark.parametrize("currency", [*_CURRENCIES_BEFORE, "ſek", "se\u212a", "d\u212ak", "\u212arw", "rſ", "RS."])
+def test_every_currency_first_in_every_case_and_spacing(currency: str) -> None:
+    for cased in (currency, currency.upper(), currency.title()):
+        for sep in ("", " ", "\u00a0", "\n", "  "):
+            for text in (f"{cased}{sep}12 million", f"x {cased}{sep}1,200bn.", f"by{cased}{sep}3"):
+                expected = [(m.span(), m.groups()) for m in _reference_currency_first(text)]
+                assert [(m.span(), m.groups()) for m in story_text._currency_first(text)] == expected, text
+
+
+def test_amounts_in_invented_sentences() -> None:
+    texts = ["Lonza wins $1.2 billion deal", "KRW 300bn (USD 220 million) contract", "300 billion won",
+             "EUR 50m by 2030", "Rs. 500 crore", "ſek 5 million", "1,200억원", "it won 2 awards, 3 Won"]  # fmt: skip
+    for text in texts:
+        assert story_text.money_usd(text) == _reference_money_usd(text), text
