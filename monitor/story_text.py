@@ -205,7 +205,9 @@ _MONEY_AFTER = re.compile(
 _MIN_DEAL_USD = 1e6  # "$63.50 per share" is not a deal value
 
 
-_DIGIT_RUN = re.compile(r"\d+")
+# Not r"\d+": a pattern that opens with a repeat gives the regex engine no first character to skip ahead
+# to, so it tried a match at every position of the text; one that opens with a class skips in C.
+_DIGIT_RUN = re.compile(r"\d\d*")
 # The last characters of _MONEY_BEFORE's currencies, in every form re.IGNORECASE matches them in (the
 # long s is an s to it, the Kelvin sign a k); tests/test_story_text.py tries every code point.
 _CURRENCY_ENDS: Final = frozenset("$€£₩¥.dDrRpPfFwWyYsSbBkK\u017f\u212a")

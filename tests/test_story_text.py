@@ -271,7 +271,7 @@ def test_names_and_parties_after_their_memos_filled_up() -> None:
 def _reference_currency_first(text: str) -> list[re.Match[str]]:
     found: list[re.Match[str]] = []
     match, last_end = story_text._MONEY_BEFORE.match, 0
-    for run in story_text._DIGIT_RUN.finditer(text):
+    for run in re.finditer(r"\d+", text):
         digits = run.start()
         for start in range(max(last_end, digits - 4), digits):
             m = match(text, start)
@@ -377,3 +377,10 @@ def test_amounts_in_invented_sentences() -> None:
              "EUR 50m by 2030", "Rs. 500 crore", "ſek 5 million", "1,200억원", "it won 2 awards, 3 Won"]  # fmt: skip
     for text in texts:
         assert story_text.money_usd(text) == _reference_money_usd(text), text
+
+
+@SETTINGS
+@given(_MONEY_TEXT)
+def test_digit_runs_are_the_runs_of_digits(text: str) -> None:
+    expected = [m.span() for m in re.finditer(r"\d+", text)]
+    assert [m.span() for m in story_text._DIGIT_RUN.finditer(text)] == expected
