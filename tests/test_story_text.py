@@ -384,3 +384,69 @@ def test_amounts_in_invented_sentences() -> None:
 def test_digit_runs_are_the_runs_of_digits(text: str) -> None:
     expected = [m.span() for m in re.finditer(r"\d+", text)]
     assert [m.span() for m in story_text._DIGIT_RUN.finditer(text)] == expected
+
+
+# -- tokens through a bytes table where no letter or digit is outside ASCII ---------------------------------
+
+# Everything the three token patterns treat differently: letters, digits, "_", the characters a token can
+# hold but not start with, the marks that end a party, other ASCII punctuation and whitespace, symbols
+# and letters outside ASCII (a letter or digit there sends the text to the regex), and "?", which the
+# ASCII encoding writes for them.
+_TOKEN_PIECES = ["Lonza", "lonza", "U.S.", "a_b", "_x", "x_", "AT&T", "&", "'", "'s", "Lonza's", ".", "..", "-",
+                 "--", "Samsung-Lonza", "-based", "1,200", "$", "%", "/", "#", "?", "!", "[", "]", "{", "}", "<", "+",
+                 "=", "*", "@", "~", "`", "^", "\\", ",", ";", ":", "(", ")", "|", '"', "\n", "\t", "\r", "\x0b",
+                 "\x0c", "\x1c", "\x1f", "\x00", "\x7f", " ", "  ", "’", "“", "—", "€", "•", "\u00a0", "\u2028",
+                 "é", "Ü", "²", "①", "ª", "삼성", "株", "\u0301", "İ"]  # fmt: skip
+_TOKEN_TEXT = st.one_of(
+    st.lists(st.sampled_from(_TOKEN_PIECES), max_size=25).map("".join),
+    st.lists(st.sampled_from(_TOKEN_PIECES), max_size=10).map(" ".join),
+    st.text(st.characters(max_codepoint=0x7F), max_size=40),
+    st.text(max_size=40),
+)
+_MARKS = set(',;:()|"\n')
+
+
+@SETTINGS
+@given(_TOKEN_TEXT)
+def test_word_tokens_are_the_matches_of_the_word_pattern(text: str) -> None:
+    assert story_text._word_tokens(text) == story_text._WORD.findall(text)
+
+
+@SETTINGS
+@given(_TOKEN_TEXT)
+def test_name_tokens_are_the_matches_of_the_name_pattern(text: str) -> None:
+    assert story_text._name_tokens(text) == story_text._NAME_TOKEN.findall(text)
+
+
+@SETTINGS
+@given(_TOKEN_TEXT)
+def test_phrase_tokens_are_the_matches_of_the_phrase_pattern_with_marks_as_bars(text: str) -> None:
+    expected = ["|" if token in _MARKS else token for token in story_text._PHRASE_TOKEN.findall(text)]
+    assert ["|" if token in _MARKS else token for token in story_text._phrase_tokens(text)] == expected
+
+
+@SETTINGS
+@given(_TOKEN_TEXT)
+def test_names_and_parties_of_token_texts(text: str) -> None:
+    assert _outcome(story_text.salient_names, text) == _outcome(_reference_salient_names, text)
+    assert _outcome(story_text.parties, text) == _outcome(_reference_parties, text)
+    assert story_text.title_key(text) == _reference_title_key(text)
+
+
+def _reference_title_key(title: str) -> str:
+    text = title.strip()
+    for _ in range(2):
+        text = story_text._TITLE_PREFIX.sub("", text)
+        stripped = story_text._TITLE_SUFFIX.sub("", text)
+        if len(story_text._WORD.findall(stripped)) >= 4:
+            text = stripped
+    return " ".join(story_text._WORD.findall(story_text.fold(text)))
+
+
+def test_every_ascii_character_is_kept_or_made_a_gap_as_the_patterns_read_it() -> None:
+    for code in range(128):  # each kept, made a space (a gap) or made a "|" (a mark)
+        c, space, bar = chr(code), ord(" "), ord("|")
+        assert story_text._WORD_GAPS[code] == (code if re.fullmatch(r"[^\W_]", c) else space)
+        assert story_text._NAME_GAPS[code] == (code if re.fullmatch(r"[\w&'.-]", c) else space)
+        expected = code if re.fullmatch(r"[\w&'.]", c) else bar if c in _MARKS else space
+        assert story_text._PHRASE_GAPS[code] == expected
