@@ -487,7 +487,7 @@ def _name_form(part: str) -> str:
         return ""
     if part[0].isdigit():
         digits = part.replace(",", "")
-        if digits.isdigit() and int(digits) >= 100 and not _YEAR.match(digits):
+        if digits.isdecimal() and int(digits) >= 100 and not _YEAR.match(digits):
             return "#" + digits
         return ""
     if not part[0].isupper():

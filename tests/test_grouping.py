@@ -260,3 +260,14 @@ def test_currency_first_amounts_are_the_ones_a_full_scan_finds(text: str) -> Non
     # with finditer is the reference.
     expected = [(m.span(), m.groups()) for m in story_text._MONEY_BEFORE.finditer(text)]
     assert [(m.span(), m.groups()) for m in story_text._currency_first(text)] == expected
+
+
+def test_circled_and_superscript_digits_do_not_break_a_fingerprint() -> None:
+    """ "①" and "²" are digits to str.isdigit but not to int(): a fingerprint raised, and its whole feed was lost."""
+    from datetime import UTC, datetime
+
+    from monitor.types import Classification, ParsedItem
+
+    item = ParsedItem(guid="g", url=None, title="Samsung Biologics signs deal ① with Pfizer for 2² sites")
+    fp = fingerprint(item, Classification(), datetime(2026, 11, 22, tzinfo=UTC))
+    assert "pfizer" in fp.names and not any(n.startswith("#") for n in fp.names)
