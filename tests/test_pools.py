@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -114,3 +118,30 @@ def test_a_worker_killed_mid_poll_loses_no_feed(caplog: pytest.LogCaptureFixture
     assert all(len(o.items) == 150 for o in outcomes if isinstance(o, ParsedFeed))
     assert isinstance(again, ParsedFeed)
     assert "a parse worker failed" in caplog.text
+
+
+_MAIN_SCRIPT = """
+import os, sys
+with open(os.environ["RUNS_LOG"], "a") as log:
+    log.write(__name__ + "\\n")  # the parent writes __main__; a child re-running this script, __mp_main__
+
+if __name__ == "__main__":
+    from datetime import UTC, datetime
+    from monitor.parse_pool import ParseJob, ParsePool
+    body = b'<rss version="2.0"><channel><title>t</title><item><title>one</title><guid>g</guid></item></channel></rss>'
+    with ParsePool(2, min_batch=2) as pool:
+        outcomes = pool.parse_all([ParseJob(body, f"https://x.example/{i}") for i in range(6)], datetime.now(UTC))
+    print(",".join(o.items[0].title for o in outcomes))
+"""
+
+
+def test_parse_workers_do_not_run_the_parents_main_script_again(tmp_path: Path) -> None:
+    """The `monitor` console script imports the whole application; a worker needs only the parse pool's
+    modules, so it must not re-run the parent's main script, as "spawn" otherwise does in every child."""
+    script, runs = tmp_path / "main_script.py", tmp_path / "runs.log"
+    script.write_text(_MAIN_SCRIPT)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "RUNS_LOG": str(runs)})  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ",".join(["one"] * 6)  # parsed in the workers all the same
+    assert runs.read_text().split() == ["__main__"]
