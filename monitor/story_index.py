@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine, Index
+from sqlalchemy import Engine, Index, event
 from sqlmodel import Field, Session, SQLModel
 
 from monitor.dbapi import db_time, raw_cursor
@@ -135,6 +135,31 @@ class _CommittedRows:
             held[key] = sorted(held[key] + rows, reverse=True)[:PER_KEY]
         self.max_id = committed_max
 
+    def fold(self, own: _OwnRows) -> None:
+        """Take in the rows `own`'s transaction has just committed, instead of reading them back next time.
+
+        Exact only when those rows are all that was committed since `max_id`: this cache was caught up to
+        `own.committed_max` and the rows with ids above it were counted, before the commit, as many as the
+        transaction wrote (see `_before_commit`). Otherwise nothing changes and the next `catch_up` reads them.
+        A key's new rows are the transaction's view of it (the newest PER_KEY committed or written rows)
+        when the view was built on this floor, else the merge of its written rows.
+        """
+        if self.max_id != own.committed_max or own.top <= self.max_id:
+            return
+        held, floor = self.rows, self.floor
+        view = own.view if own.view_floor == floor else {}
+        for key, written in own.rows.items():
+            rows = held.get(key)
+            if rows is None:
+                continue
+            merged = view.get(key)
+            if merged is None:
+                merged = sorted(rows + written, reverse=True)[:PER_KEY]
+            if merged and merged[-1][0] < floor:  # held rows are never older than the floor
+                merged = [row for row in merged if row[0] >= floor]
+            held[key] = merged
+        self.max_id = own.top
+
     def newest(self, cur: Any, key: str) -> list[Row]:
         """The key's newest `PER_KEY` committed rows seen since `floor`, newest first (read once)."""
         rows = self.rows.get(key)
@@ -166,9 +191,13 @@ def _committed_rows(engine: Engine) -> _CommittedRows:
 class _OwnRows:
     """What one transaction (several feeds share one) wrote to the index, and its view of the keys it read."""
 
-    def __init__(self, transaction: object, committed_max: int) -> None:
+    def __init__(self, transaction: object, committed_max: int, committed: _CommittedRows) -> None:
         self.transaction = transaction  # held, so its identity cannot be reused while this lives
         self.committed_max = committed_max  # the largest story_key id committed before it wrote
+        self.committed = committed  # the process's committed rows of this engine, to fold these into
+        self.inserted = 0  # story_key rows written
+        self.top = committed_max  # once counted before the commit: the largest id, when every row above
+        # committed_max is one written here (else committed_max: nothing to fold)
         self.rows: dict[str, list[Row]] = {}  # key -> rows written here, in any order (the newest PER_KEY kept)
         self.fps: dict[int, tuple[int, StoryFingerprint]] = {}  # item id -> (story id, fingerprint)
         # key -> the newest PER_KEY rows, committed or written here, seen at or after view_floor (the committed
@@ -199,15 +228,51 @@ class _OwnRows:
 _OWN_ROWS = "monitor.story_index.own_rows"
 
 
-def _own_rows(session: Session, cur: Any) -> _OwnRows:
+_LISTENING = "monitor.story_index.listening"
+
+
+def _own_rows(session: Session, cur: Any, engine: Engine) -> _OwnRows:
     """This transaction's `_OwnRows` (kept in `session.info`, replaced when a new transaction begins)."""
     transaction = session.get_transaction()
     own = session.info.get(_OWN_ROWS)
     if own is None or own.transaction is not transaction:
         top = cur.execute("SELECT max(id) FROM story_key").fetchone()[0]
-        own = session.info[_OWN_ROWS] = _OwnRows(transaction, int(top or 0))
+        own = session.info[_OWN_ROWS] = _OwnRows(transaction, int(top or 0), _committed_rows(engine))
+        if not session.info.get(_LISTENING):
+            event.listen(session, "before_commit", _before_commit)
+            event.listen(session, "after_commit", _after_commit)
+            session.info[_LISTENING] = True
     assert isinstance(own, _OwnRows)
     return own
+
+
+def _current_own_rows(session: Session) -> _OwnRows | None:
+    own = session.info.get(_OWN_ROWS)
+    return own if isinstance(own, _OwnRows) and own.transaction is session.get_transaction() else None
+
+
+_COUNT_SINCE = "SELECT count(*), max(id) FROM story_key WHERE id > ?"
+
+
+def _before_commit(session: Session) -> None:
+    """Count the rows above `committed_max`: if they are the ones written here, the commit can fold them in."""
+    own = _current_own_rows(session)
+    if own is None or not own.inserted:
+        return
+    with raw_cursor(session) as cur:
+        count, top = cur.execute(_COUNT_SINCE, (own.committed_max,)).fetchone()
+    if count == own.inserted:
+        own.top = int(top)
+
+
+def _after_commit(session: Session) -> None:
+    """Fold the committed transaction's rows into the process's cache (rolled back ones never get here)."""
+    own = _current_own_rows(session)
+    if own is None:
+        return
+    del session.info[_OWN_ROWS]  # its rows and fingerprints are no longer needed
+    with own.committed.lock:
+        own.committed.fold(own)
 
 
 class SqlStoryIndex:
@@ -236,7 +301,7 @@ class SqlStoryIndex:
         seen = db_time(fp.at)
         keys = fp.keys
         with raw_cursor(self._session) as cur:
-            own = _own_rows(self._session, cur)
+            own = _own_rows(self._session, cur, self._engine)
             cur.execute(
                 "INSERT OR REPLACE INTO item_fingerprint (item_id, story_id, seen_at, data) VALUES (?, ?, ?, ?)",
                 (item_id, story_id, seen, fp.stored),
@@ -246,6 +311,7 @@ class SqlStoryIndex:
                 [(k, item_id, story_id, seen) for k in keys],
             )
         own.fps[item_id] = (story_id, fp)
+        own.inserted += len(keys)
         row = (seen, item_id, story_id)
         own.write(keys, row)
         gathered, per_key = self._rows, self._per_key
@@ -264,7 +330,7 @@ class SqlStoryIndex:
         since = db_time(min(fp.at for fp in fps) - window)
         per_key = self._per_key
         with raw_cursor(self._session) as cur:
-            own = _own_rows(self._session, cur)
+            own = _own_rows(self._session, cur, self._engine)
             if per_key != PER_KEY:  # the process's cache and the view hold PER_KEY rows per key: read each here
                 self._rows = {key: cur.execute(_NEWEST_ROWS, (key, since, per_key)).fetchall() for key in keys}
                 self._since = since

@@ -11,7 +11,7 @@ from sqlmodel import Session, SQLModel, create_engine
 
 from monitor.grouping import StoryFingerprint, assign_story, fingerprint, index_keys
 from monitor.store import make_engine
-from monitor.story_index import _NEWEST_ROWS, SqlStoryIndex, _committed_rows
+from monitor.story_index import _NEWEST_COMMITTED, _NEWEST_ROWS, PER_KEY, SqlStoryIndex, _committed_rows
 from monitor.types import Classification, ParsedItem
 
 T0 = datetime(2025, 6, 1, tzinfo=UTC)
@@ -164,6 +164,27 @@ def test_feeds_in_successive_transactions_answer_like_the_per_item_query(tmp_pat
     cached = _group_in_transactions(make_engine(str(tmp_path / "cached.db")), transactions, prefetch=True)
     assert cached == plain
     assert sum(len(a) for a in plain) > 8 * len(plain)  # crowded: most lookups rank and cut
+
+
+def test_a_commit_folds_its_rows_into_the_process_cache_as_reading_them_would(tmp_path: Path) -> None:
+    """After each commit the rows the process holds are what reading them afresh gives, and it holds every
+    committed row (max_id), so the next transaction need not read its predecessor's rows back."""
+    engine = make_engine(str(tmp_path / "stories.db"))
+    committed = _committed_rows(engine)
+    for t in range(4):
+        _group_in_transactions(
+            engine, [[_crowded(100 * t + f, 40 if t == 0 else 15, 4 * t, 8) for f in range(3)]], True
+        )
+        with engine.connect() as conn:
+            top = conn.exec_driver_sql("SELECT max(id) FROM story_key").scalar()
+            read = [
+                (key, conn.exec_driver_sql(_NEWEST_COMMITTED, (key, committed.floor, top, PER_KEY)))
+                for key in committed.rows
+            ]
+            fresh = {key: [tuple(row) for row in rows] for key, rows in read}
+        assert committed.max_id == top
+        assert committed.rows == fresh
+        assert sum(len(rows) == PER_KEY for rows in fresh.values()) > 10  # crowded keys: the newest rows were cut
 
 
 def test_rows_committed_by_another_connection_are_seen_and_rolled_back_rows_are_not(tmp_path: Path) -> None:
