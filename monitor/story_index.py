@@ -204,6 +204,9 @@ class _OwnRows:
         # rows' floor when the view was built), newest first: later feeds of the transaction find their keys here
         self.view: dict[str, list[Row]] = {}
         self.view_floor = ""
+        # keys whose view list was made here (not shared with the process's cache): `write` changes those in
+        # place instead of copying a list of PER_KEY rows for each of an item's ~23 keys
+        self.owned: set[str] = set()
 
     def write(self, keys: Sequence[str], row: Row) -> None:
         """Record `row` under each of `keys`, in the view too where the view holds the key."""
@@ -218,11 +221,21 @@ class _OwnRows:
                     rows.sort(reverse=True)
                     del rows[PER_KEY:]
         if row[0] >= self.view_floor:
-            view = self.view
+            view, owned = self.view, self.owned
             for key in keys:
                 rows = view.get(key)
-                if rows is not None:
+                if rows is None:
+                    continue
+                if key not in owned:
                     view[key] = _with_row(rows, row, PER_KEY)
+                    owned.add(key)
+                elif not rows or row > rows[0]:  # the usual case: a feed's items arrive in time order
+                    rows.insert(0, row)
+                    del rows[PER_KEY:]
+                else:
+                    rows.append(row)
+                    rows.sort(reverse=True)
+                    del rows[PER_KEY:]
 
 
 _OWN_ROWS = "monitor.story_index.own_rows"
@@ -339,13 +352,17 @@ class SqlStoryIndex:
             with committed.lock:
                 committed.catch_up(cur, own.committed_max, since, window)
                 if own.view_floor != committed.floor:  # built on rows since another floor: rebuilt
-                    own.view, own.view_floor = {}, committed.floor
+                    own.view, own.view_floor, own.owned = {}, committed.floor, set()
                 view, written = own.view, own.rows
                 for key in keys:
                     if key not in view:
                         found = committed.newest(cur, key)
                         mine = written.get(key)
-                        view[key] = sorted(found + mine, reverse=True)[:PER_KEY] if mine else found
+                        if mine:
+                            view[key] = sorted(found + mine, reverse=True)[:PER_KEY]
+                            own.owned.add(key)
+                        else:
+                            view[key] = found
         self._rows, self._since = own.view, own.view_floor
 
     def candidates(self, keys: Sequence[str], since: datetime) -> list[tuple[int, StoryFingerprint]]:
