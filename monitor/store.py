@@ -71,6 +71,13 @@ def _upkeep_indexes(engine: Engine) -> None:
                 connection.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
 
 
+# SQLite's page cache per connection (its default is 2 MiB). A cold poll's transaction writes thousands of
+# items and ~10,000 story-index rows into indexes spread over a database of ~100 MB: with 2 MiB the pager
+# evicted and re-read pages all along (storing 1,000 bench feeds: 439k page reads, 445k page writes; with
+# 32 MiB: 93k and 200k). Memory is taken only as pages are used.
+CACHE_KIB = 32 * 1024
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -80,6 +87,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
