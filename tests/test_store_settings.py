@@ -9,12 +9,13 @@ from monitor.store import CACHE_KIB, make_engine
 
 def test_every_connection_is_durable_and_has_the_larger_page_cache(tmp_path: Path) -> None:
     engine = make_engine(str(tmp_path / "monitor.db"))
-    with engine.connect() as first, engine.connect() as second:  # two pooled connections, both configured
+    first, second = engine.raw_connection(), engine.raw_connection()  # two pooled connections, both configured
+    try:
         for connection in (first, second):
-            settings = {
-                name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
-                for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout", "cache_size")
-            }
+            cursor = connection.cursor()
+            names = ("journal_mode", "synchronous", "foreign_keys", "busy_timeout", "cache_size")
+            settings = {name: cursor.execute(f"PRAGMA {name}").fetchone()[0] for name in names}
+            cursor.close()
             # WAL, and synchronous=FULL (2): a committed item, story or outbox row survives a power cut
             assert settings == {
                 "journal_mode": "wal",
@@ -23,4 +24,7 @@ def test_every_connection_is_durable_and_has_the_larger_page_cache(tmp_path: Pat
                 "busy_timeout": 30000,
                 "cache_size": -CACHE_KIB,
             }
+    finally:
+        first.close()
+        second.close()
     assert CACHE_KIB >= 16 * 1024  # SQLite's 2 MiB default made a cold poll re-read its index pages
