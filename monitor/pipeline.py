@@ -156,8 +156,11 @@ def poll(pipeline: Pipeline, names: Sequence[str] | None = None, *, notify: bool
     return [results[i] for i in range(len(snapshots))]
 
 
-MAX_FEEDS_PER_TRANSACTION = 50
-COMMIT_EVERY = 0.5  # seconds: parsed feeds arriving closer together than this share one commit
+# Larger transactions write each touched index page to the WAL (and the checkpoint) fewer times: storing 1,000
+# bench feeds 50 at a time wrote 200k pages, 200 at a time 114k (and took ~8% less CPU). Items, their stories
+# and their alerts still reach the database within COMMIT_EVERY of being parsed, well inside "within minutes".
+MAX_FEEDS_PER_TRANSACTION = 200
+COMMIT_EVERY = 2.0  # seconds: parsed feeds arriving closer together than this share one commit
 _Parsing = tuple[int, FetchResult, str, Future[ParseOutcome] | ParseOutcome]
 _Parsed = tuple[int, FetchResult, str, ParseOutcome]
 
