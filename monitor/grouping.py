@@ -40,6 +40,7 @@ from monitor.story_text import (
     _word_tokens,
     blocking_keys,
     event_kinds,
+    fingerprint_json,
     fold,
     jaccard,
     minhash,
@@ -111,8 +112,26 @@ class StoryFingerprint:
 
     @cached_property
     def stored(self) -> str:
-        """`to_dict` as compact JSON: what the story index writes."""
-        return _COMPACT_JSON.encode(self.to_dict())
+        """`to_dict` as compact JSON: what the story index writes (see story_text.fingerprint_json)."""
+        written = fingerprint_json(
+            self.url,
+            self.slug,
+            self.title,
+            self.signature,
+            self.names,
+            self.title_names,
+            self.parties,
+            self.title_kinds,
+            self.values,
+            self.kinds,
+            self.phase,
+            self.labels,
+            self.cdmo,
+            self.party,
+            self.site,
+            self.at,
+        )
+        return written or _COMPACT_JSON.encode(self.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -4,8 +4,9 @@ exactly the keys of the plain formulation below, which is what grouping ran befo
 from __future__ import annotations
 
 import hashlib
+import json
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -142,3 +143,60 @@ def test_a_key_two_pairs_of_names_spell_alike_is_kept_once() -> None:
     fp = StoryFingerprint("", "", "", (), ("a", "a|b", "b|c", "c"), (), (), "", (), "", "", "", AT)
     assert index_keys(fp).count("n:a|b|c") == 1
     assert index_keys(fp) == _plain_index_keys(fp)
+
+
+# ---------------------------------------------------------------------------------------------
+# The stored JSON: json's own compact encoding of to_dict is the reference
+
+_ANY_TEXT = st.one_of(
+    st.text(max_size=20),
+    st.text(st.characters(min_codepoint=0, max_codepoint=0x10FFFF, blacklist_categories=()), max_size=10),
+    st.sampled_from(["", '"', "\\", "\\u0000", "\x00", "\ud800", "é", "삼성", "\u2028", "\x7f", "a/b"]),
+)
+_AMOUNTS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.booleans(),
+    st.sampled_from([0.0, -0.0, 1e6, 1.2e8, 123456789.0, 1e22, 5e-324]),
+)
+_MOMENTS = st.builds(
+    lambda moment, zone: moment if zone is None else moment.replace(tzinfo=zone),
+    st.datetimes(),
+    st.one_of(st.none(), st.just(UTC), st.integers(-23, 23).map(lambda h: timezone(timedelta(hours=h)))),
+)
+
+
+@st.composite
+def stored_fingerprints(draw: st.DrawFn) -> StoryFingerprint:
+    texts = st.lists(_ANY_TEXT, max_size=5).map(tuple)
+    return StoryFingerprint(
+        url=draw(_ANY_TEXT),
+        slug=draw(_ANY_TEXT),
+        title=draw(_ANY_TEXT),
+        signature=tuple(draw(_SIGNATURE)),
+        names=draw(texts),
+        values=tuple(draw(st.lists(_AMOUNTS, max_size=3))),
+        kinds=draw(texts),
+        phase=draw(_ANY_TEXT),
+        labels=draw(texts),
+        cdmo=draw(_ANY_TEXT),
+        party=draw(_ANY_TEXT),
+        site=draw(_ANY_TEXT),
+        at=draw(_MOMENTS),
+        title_names=draw(texts),
+        parties=draw(texts),
+        title_kinds=draw(texts),
+    )
+
+
+@SETTINGS
+@given(stored_fingerprints())
+def test_stored_is_json_s_compact_encoding_of_to_dict(fp: StoryFingerprint) -> None:
+    assert fp.stored == json.dumps(fp.to_dict(), separators=(",", ":"))
+
+
+@SETTINGS
+@given(fingerprints())
+def test_stored_of_ordinary_fingerprints_is_json_s_too(fp: StoryFingerprint) -> None:
+    assert fp.stored == json.dumps(fp.to_dict(), separators=(",", ":"))
+    assert StoryFingerprint.from_dict(json.loads(fp.stored)).stored == fp.stored
