@@ -3,9 +3,12 @@ exactly the keys of the plain formulation below, which is what grouping ran befo
 
 from __future__ import annotations
 
+import contextlib
+import copy as copy_module
 import hashlib
 import json
 import math
+import pickle
 from datetime import UTC, datetime, timedelta, timezone
 
 from hypothesis import HealthCheck, given, settings
@@ -200,3 +203,21 @@ def test_stored_is_json_s_compact_encoding_of_to_dict(fp: StoryFingerprint) -> N
 def test_stored_of_ordinary_fingerprints_is_json_s_too(fp: StoryFingerprint) -> None:
     assert fp.stored == json.dumps(fp.to_dict(), separators=(",", ":"))
     assert StoryFingerprint.from_dict(json.loads(fp.stored)).stored == fp.stored
+
+
+# ---------------------------------------------------------------------------------------------
+# Pickling (parse workers send fingerprints to the storing process)
+
+
+@SETTINGS
+@given(fingerprints(), st.booleans())
+def test_a_pickled_fingerprint_comes_back_with_every_attribute_it_had(fp: StoryFingerprint, cached: bool) -> None:
+    if cached:  # what a parse worker computes before sending it
+        with contextlib.suppress(ValueError, OverflowError):  # an amount log10 refuses (none in a fingerprint)
+            _ = fp.keys
+        _ = fp.stored
+    for protocol in (2, pickle.HIGHEST_PROTOCOL):
+        copy = pickle.loads(pickle.dumps(fp, protocol=protocol))
+        assert type(copy) is StoryFingerprint and copy == fp
+        assert list(vars(copy).items()) == list(vars(fp).items())  # the cached keys and JSON too, in order
+    assert copy_module.copy(fp) == fp and copy_module.deepcopy(fp) == fp
