@@ -20,7 +20,6 @@ Thresholds were chosen by measurement on the labelled corpus (`python -m monitor
 from __future__ import annotations
 
 import json
-import math
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,9 +37,10 @@ from monitor.story_text import (
     _kinds_of,
     _merge_parties,
     _phase_of,
-    _short_hash,
     _word_tokens,
+    blocking_keys,
     event_kinds,
+    fingerprint_json,
     fold,
     jaccard,
     minhash,
@@ -49,6 +49,7 @@ from monitor.story_text import (
     parties,
     salient_names,
     shared_parties,
+    strong_names_of,
     title_key,
     url_slug,
     values_match,
@@ -59,11 +60,8 @@ from monitor.urls import canonical_url
 DEFAULT_WINDOW = timedelta(days=30)
 MAX_CANDIDATES = 12
 
-# MinHash LSH bands (the signature itself: monitor.story_text.minhash)
-_BAND_ROWS = 2
-_BANDS = 8  # LSH: 8 bands of 2 rows find pairs of Jaccard 0.5 with p = 0.90, 0.6 with p = 0.97
+# (the MinHash signature and its LSH bands: monitor.story_text.minhash and blocking_keys)
 _NEAR_DUP = 0.5  # estimated Jaccard of word 2-shingles above which two texts are one article
-_KEY_NAMES = 5  # names whose pairs become blocking keys
 
 # ---------------------------------------------------------------------------------------------
 # Fingerprint
@@ -114,8 +112,35 @@ class StoryFingerprint:
 
     @cached_property
     def stored(self) -> str:
-        """`to_dict` as compact JSON: what the story index writes."""
-        return _COMPACT_JSON.encode(self.to_dict())
+        """`to_dict` as compact JSON: what the story index writes (see story_text.fingerprint_json)."""
+        written = fingerprint_json(
+            self.url,
+            self.slug,
+            self.title,
+            self.signature,
+            self.names,
+            self.title_names,
+            self.parties,
+            self.title_kinds,
+            self.values,
+            self.kinds,
+            self.phase,
+            self.labels,
+            self.cdmo,
+            self.party,
+            self.site,
+            self.at,
+        )
+        return written or _COMPACT_JSON.encode(self.to_dict())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its attributes: the fields and what was cached (a parse worker sends `keys` and `stored`).
+
+        Why not the default: it pickles the same attributes, but unpickling a new object of the class and
+        then its state cost the storing process about 8,000 instructions more per fingerprint than one call
+        of `_restore_fingerprint`; the storing process, one thread, unpickles every flagged item.
+        """
+        return _restore_fingerprint, (dict(self.__dict__),)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -158,6 +183,14 @@ class StoryFingerprint:
             site=str(data["z"]),
             at=_utc(datetime.fromisoformat(str(data["a"]))),
         )
+
+
+def _restore_fingerprint(attributes: dict[str, Any]) -> StoryFingerprint:
+    """The fingerprint `StoryFingerprint.__reduce__` pickled: the same attributes, set without __init__
+    (a frozen dataclass's __init__ sets each field by a call, and would drop the cached ones)."""
+    fp = object.__new__(StoryFingerprint)
+    fp.__dict__.update(attributes)
+    return fp
 
 
 def _utc(moment: datetime) -> datetime:
@@ -206,45 +239,30 @@ def fingerprint(
 
 
 def index_keys(fp: StoryFingerprint) -> tuple[str, ...]:
-    """Keys under which `fp` is stored and candidates for it are looked up (about 10 to 30)."""
-    keys: list[str] = []
-    if fp.url:
-        keys.append("u:" + fp.url)
-    if fp.slug:
-        keys.append("s:" + fp.slug)
-    if len(fp.title.split()) >= 3:
-        keys.append("t:" + _short_hash(fp.title))
-    sig = fp.signature
-    for band in range(min(_BANDS, len(sig) // _BAND_ROWS)):
-        rows = sig[band * _BAND_ROWS : (band + 1) * _BAND_ROWS]
-        keys.append(f"b{band}:" + _short_hash(repr(rows)))
-    keys.extend(_name_keys(fp))
-    keys.extend(_value_keys(fp))
-    if fp.cdmo:
-        keys.extend(f"e:{fp.cdmo}|{other}" for other in (fp.party, fp.site) if other)
-    return tuple(dict.fromkeys(keys))
+    """Keys under which `fp` is stored and candidates for it are looked up (about 10 to 30).
+
+    The URL, the slug, the title's hash, one hash per MinHash LSH band, pairs of the first strong names,
+    the lead name with each of the first two kinds and with the amount's bucket, and the classifier's
+    event signature: built by the compiled `story_text.blocking_keys` (see there why).
+    """
+    return blocking_keys(
+        fp.url,
+        fp.slug,
+        fp.title,
+        fp.signature,
+        fp.title_names,
+        fp.names,
+        fp.kinds,
+        fp.values,
+        fp.cdmo,
+        fp.party,
+        fp.site,
+    )
 
 
 def strong_names(fp: StoryFingerprint) -> list[str]:
     """Names that identify a party (no numbers, countries or generic words), title first."""
-    return [n for n in dict.fromkeys(fp.title_names + fp.names) if n not in _WEAK and not n.startswith("#")]
-
-
-def _name_keys(fp: StoryFingerprint) -> list[str]:
-    strong = strong_names(fp)
-    top = sorted(strong[:_KEY_NAMES])
-    keys = [f"n:{a}|{b}" for i, a in enumerate(top) for b in top[i + 1 :]]
-    return keys + [f"p:{n}|{k}" for n in strong[:1] for k in fp.kinds[:2]]
-
-
-def _value_keys(fp: StoryFingerprint) -> list[str]:
-    """Primary name with the amount's bucket (quarter-decades, and the next one up)."""
-    strong = strong_names(fp)
-    if not strong:
-        return []
-    buckets = {math.floor(4 * math.log10(v)) for v in fp.values[:1]}
-    buckets |= {b + 1 for b in buckets}
-    return [f"v:{strong[0]}|{b}" for b in sorted(buckets)]
+    return strong_names_of(fp.title_names, fp.names)
 
 
 # ---------------------------------------------------------------------------------------------
