@@ -14,6 +14,7 @@ rather than silently choosing one of them.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -224,6 +225,8 @@ def find_amounts(text: str, lower: str | None = None, cjk: bool | None = None) -
     found: list[Amount] = []
     for amount in [*_latin_amounts(text, lower), *(_cjk(text) if cjk is not False else ())]:
         if _PER_SHARE.match(lower[amount.end : amount.end + 12]):
+            continue
+        if not math.isfinite(amount.usd):  # hundreds of digits: no amount (and inf would break every use of it)
             continue
         found.append(amount)
     found.sort(key=lambda a: (a.start, -(a.end - a.start)))

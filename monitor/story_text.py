@@ -285,7 +285,7 @@ def money_usd(text: str) -> tuple[float, ...]:
     if _may_name_a_currency_after(text):
         for m in _MONEY_AFTER.finditer(text):
             found.append(_amount(m.group(1), m.group(2), m.group(3)))
-    values = {float(f"{v:.3g}") for v in found if v >= _MIN_DEAL_USD}
+    values = {float(f"{v:.3g}") for v in found if v >= _MIN_DEAL_USD and math.isfinite(v)}  # not 400 digits
     return tuple(sorted(values, reverse=True))
 
 

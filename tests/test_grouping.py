@@ -271,3 +271,25 @@ def test_circled_and_superscript_digits_do_not_break_a_fingerprint() -> None:
     item = ParsedItem(guid="g", url=None, title="Samsung Biologics signs deal ① with Pfizer for 2² sites")
     fp = fingerprint(item, Classification(), datetime(2026, 11, 22, tzinfo=UTC))
     assert "pfizer" in fp.names and not any(n.startswith("#") for n in fp.names)
+
+
+def test_an_amount_of_hundreds_of_digits_does_not_lose_its_feed() -> None:
+    """ "$999...9 million" (400 digits) overflowed to an infinite amount: the blocking keys raised OverflowError
+    and the parse worker turned the whole feed into a parse error. Such a number is no amount at all."""
+    from monitor.parse import ParsedFeed
+    from monitor.parse_pool import ParseJob, parse_job
+    from tests.servers import rss
+
+    huge = "$" + "9" * 400 + " million"
+    body = rss([
+        {"title": f"Lonza signs {huge} manufacturing agreement with Pfizer", "guid": "huge",
+         "description": f"The {huge} deal covers commercial supply."},
+        {"title": "Halcyon CDMO signs $75 million manufacturing agreement with Quorra Pharma", "guid": "plain"},
+    ]).encode()  # fmt: skip
+    parsed = parse_job(ParseJob(body, "https://x.example/feed", classify_with=()), datetime(2026, 11, 22, tzinfo=UTC))
+    assert isinstance(parsed, ParsedFeed), parsed
+    huge_item, plain_item = parsed.classifications
+    assert huge_item is not None and huge_item.labels == ("cdmo_contract",) and huge_item.entities.value_usd is None
+    assert plain_item is not None and plain_item.entities.value_usd == 75_000_000
+    assert [fp.values for fp in parsed.fingerprints if fp is not None] == [(), (75_000_000.0,)]
+    assert all(fp is not None and fp.keys for fp in parsed.fingerprints)

@@ -217,7 +217,7 @@ def test_a_pickled_fingerprint_comes_back_with_every_attribute_it_had(fp: StoryF
             _ = fp.keys
         _ = fp.stored
     for protocol in (2, pickle.HIGHEST_PROTOCOL):
-        copy = pickle.loads(pickle.dumps(fp, protocol=protocol))
-        assert type(copy) is StoryFingerprint and copy == fp
-        assert list(vars(copy).items()) == list(vars(fp).items())  # the cached keys and JSON too, in order
-    assert copy_module.copy(fp) == fp and copy_module.deepcopy(fp) == fp
+        copy = pickle.loads(pickle.dumps(fp, protocol=protocol))  # compared by repr: an amount may be NaN
+        assert type(copy) is StoryFingerprint and repr(copy) == repr(fp)
+        assert repr(list(vars(copy).items())) == repr(list(vars(fp).items()))  # the cached keys and JSON, in order
+    assert repr(copy_module.copy(fp)) == repr(fp) and repr(copy_module.deepcopy(fp)) == repr(fp)
