@@ -16,6 +16,7 @@ from monitor.fetch import make_client
 from monitor.fetch_pool import FetchJob, fetch_all, interleave_by_host
 from monitor.parse import ParsedFeed
 from monitor.parse_pool import ParseJob, ParsePool, parse_job
+from monitor.types import ParsedItem
 from tests.servers import FeedServer, rss
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -145,3 +146,29 @@ def test_parse_workers_do_not_run_the_parents_main_script_again(tmp_path: Path) 
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ",".join(["one"] * 6)  # parsed in the workers all the same
     assert runs.read_text().split() == ["__main__"]
+
+
+def test_an_item_whose_analysis_raises_is_stored_unflagged_and_its_feed_survives(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bug on one odd item (injected here: fingerprinting it raises) must not turn its feed into an error."""
+    import monitor.parse_pool as parse_pool
+
+    real = parse_pool.fingerprint
+
+    def failing_on_odd_items(item: ParsedItem, *args: object, **kwargs: object) -> object:
+        if "odd" in item.title:
+            raise OverflowError("cannot convert float infinity to integer")
+        return real(item, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(parse_pool, "fingerprint", failing_on_odd_items)
+    body = rss([
+        {"title": "Halcyon CDMO signs odd manufacturing agreement with Quorra Pharma", "guid": "odd"},
+        {"title": "Halcyon CDMO breaks ground on fill-finish plant in Raleigh", "guid": "fine"},
+    ]).encode()  # fmt: skip
+    parsed = parse_job(ParseJob(body, "https://x.example/feed", classify_with=()), NOW)
+    assert isinstance(parsed, ParsedFeed), parsed
+    odd, fine = parsed.classifications
+    assert odd is not None and odd.labels == () and parsed.fingerprints[0] is None
+    assert fine is not None and fine.labels == ("plant_milestone",) and parsed.fingerprints[1] is not None
+    assert "cannot classify item 'odd' of https://x.example/feed" in caplog.text
