@@ -46,6 +46,8 @@ SNIPPETS = [
     "&#x27;", "&am", "p;", "&amp", "&#12", "3;", "&#x", "&", "&copy", "&notit;", "\x00", "\x01", "\x02",
     "\x07", "\x1b[2J", "\u200b", "\u202e", "\ufeff", "\x85", "\xa0", "\u2003", "\u3000", "\t", "\n", "\r\n",
     "  ", " ", "Lonza", "Acme Bio", "受託", "é", "\x92", "\U0001f9ea",
+    '<a href="https://x.example/a?b=1&amp;c=2">', '<a href="x>y">', '<a href="x"/>', '<a href="x" >', '<a href="',
+    '<a href="x"', '<a href=""> ', "<STRONG>", "</EM>", "<hr />", "<p/>", "<p >", "<Br/>", "<figcaption/>",
 ]  # fmt: skip
 markup = st.lists(st.one_of(st.sampled_from(SNIPPETS), st.text(max_size=6)), max_size=24).map("".join)
 
@@ -68,6 +70,44 @@ def test_the_simple_scanners_collect_what_htmlparser_collects(value: str) -> Non
     assert simple is None or simple == expected
     scanned = text._scanned_markup_text(value)
     assert scanned is None or scanned == expected
+
+
+def reference_simple_markup_text(value: str) -> str | None:
+    """`_simple_markup_text` as it was before its tag lookup: every tag read by `_SIMPLE_TAG.sub`."""
+    if "\x00" in value or "\x01" in value or "\x02" in value:
+        return text._scanned_markup_text(value)
+    stripped = text._SIMPLE_TAG.sub(text._tag_replacement, value)
+    if "<" in stripped:
+        return None
+    if "\x02" in stripped:
+        return text._scanned_markup_text(value)
+    return html.unescape(stripped.replace("\x01", "<")).replace("\x00", "")
+
+
+@FAST
+@given(markup)
+@example('<p>a &am<a href="x">p; b</a></p>')
+@example('<a href="x>y">z</a><figure>f</figure>')
+def test_the_tag_lookup_gives_the_regex_scanners_result(value: str) -> None:
+    """The common-tag table and the `<a href="...">` shortcut change nothing, None (HTMLParser) included."""
+    assert text._simple_markup_text(value) == reference_simple_markup_text(value)
+
+
+@FAST
+@given(st.sampled_from(sorted(text._COMMON_TAGS)), markup)
+def test_each_common_tag_is_one_whole_regex_match_whatever_follows(tag: str, after: str) -> None:
+    match = text._SIMPLE_TAG.match(tag + after)
+    assert match is not None and match.end() == len(tag)
+    assert text._tag_replacement(match) == text._COMMON_TAGS[tag] != "\x02"
+
+
+@FAST
+@given(st.text().map(lambda href: href.replace('"', "")), markup)
+def test_a_link_start_tag_is_one_whole_regex_match_whatever_follows(href: str, after: str) -> None:
+    tag = f'{text._LINK_START}{href}">'
+    match = text._SIMPLE_TAG.match(tag + after)
+    assert match is not None and match.end() == len(tag)
+    assert text._tag_replacement(match) == text._LINK_REPLACEMENT
 
 
 def feed_texts() -> list[str]:
