@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 import sys
+from html.entities import html5
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -108,6 +109,33 @@ def test_a_link_start_tag_is_one_whole_regex_match_whatever_follows(href: str, a
     match = text._SIMPLE_TAG.match(tag + after)
     assert match is not None and match.end() == len(tag)
     assert text._tag_replacement(match) == text._LINK_REPLACEMENT
+
+
+REFERENCES = st.one_of(
+    st.sampled_from(sorted(html5)).map(lambda name: "&" + name),
+    st.sampled_from(
+        ["&", ";", "&;", "&#8217;", "&#x27;", "&#12", "&amp", "&ampx;", "&notit;", "&not", "&a b;", " ", "\x00"]
+    ),
+    st.text(max_size=4),
+)
+references = st.lists(REFERENCES, max_size=16).map("".join)
+
+
+@FAST
+@given(references)
+@example("R&D &amp; &rsquo;s &CounterClockwiseContourIntegral; &notin; &notit; &amp;amp;")
+@example("&" + "a" * 40 + ";")
+def test_unescape_equals_htmls(value: str) -> None:
+    assert text._unescape(value) == html.unescape(value)
+
+
+def test_the_named_references_read_whole_are_letters_and_digits() -> None:
+    """What `_unescape` relies on: html.unescape's pattern reads each `&name;` of the table as one reference."""
+    assert text._NAMED_REFERENCES and all(re.fullmatch("[A-Za-z0-9]{1,32};", name) for name in text._NAMED_REFERENCES)
+    assert text._LONGEST_REFERENCE <= 33
+    for name in text._NAMED_REFERENCES:
+        value = f"a&{name}b &amp;{name}"
+        assert text._unescape(value) == html.unescape(value), name
 
 
 def feed_texts() -> list[str]:
