@@ -138,6 +138,16 @@ def test_the_named_references_read_whole_are_letters_and_digits() -> None:
         assert text._unescape(value) == html.unescape(value), name
 
 
+@FAST
+@given(st.lists(st.sampled_from([" ", "  ", "   ", "a", "bc", "\u00e9", "\uc0bc"]), max_size=30).map("".join))
+@example("  a   b    c     d ")
+def test_fold_spaces_equals_replacing_pairs_until_none_is_left(value: str) -> None:
+    folded = value
+    while "  " in folded:
+        folded = folded.replace("  ", " ")
+    assert text._fold_spaces(value) == folded.strip(" ") == " ".join(value.split())
+
+
 def feed_texts() -> list[str]:
     """Every title and summary text in the fixture documents and the benchmark feeds."""
     sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
