@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 import sys
+from html.entities import html5
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -46,6 +47,8 @@ SNIPPETS = [
     "&#x27;", "&am", "p;", "&amp", "&#12", "3;", "&#x", "&", "&copy", "&notit;", "\x00", "\x01", "\x02",
     "\x07", "\x1b[2J", "\u200b", "\u202e", "\ufeff", "\x85", "\xa0", "\u2003", "\u3000", "\t", "\n", "\r\n",
     "  ", " ", "Lonza", "Acme Bio", "受託", "é", "\x92", "\U0001f9ea",
+    '<a href="https://x.example/a?b=1&amp;c=2">', '<a href="x>y">', '<a href="x"/>', '<a href="x" >', '<a href="',
+    '<a href="x"', '<a href=""> ', "<STRONG>", "</EM>", "<hr />", "<p/>", "<p >", "<Br/>", "<figcaption/>",
 ]  # fmt: skip
 markup = st.lists(st.one_of(st.sampled_from(SNIPPETS), st.text(max_size=6)), max_size=24).map("".join)
 
@@ -68,6 +71,81 @@ def test_the_simple_scanners_collect_what_htmlparser_collects(value: str) -> Non
     assert simple is None or simple == expected
     scanned = text._scanned_markup_text(value)
     assert scanned is None or scanned == expected
+
+
+def reference_simple_markup_text(value: str) -> str | None:
+    """`_simple_markup_text` as it was before its tag lookup: every tag read by `_SIMPLE_TAG.sub`."""
+    if "\x00" in value or "\x01" in value or "\x02" in value:
+        return text._scanned_markup_text(value)
+    stripped = text._SIMPLE_TAG.sub(text._tag_replacement, value)
+    if "<" in stripped:
+        return None
+    if "\x02" in stripped:
+        return text._scanned_markup_text(value)
+    return html.unescape(stripped.replace("\x01", "<")).replace("\x00", "")
+
+
+@FAST
+@given(markup)
+@example('<p>a &am<a href="x">p; b</a></p>')
+@example('<a href="x>y">z</a><figure>f</figure>')
+def test_the_tag_lookup_gives_the_regex_scanners_result(value: str) -> None:
+    """The common-tag table and the `<a href="...">` shortcut change nothing, None (HTMLParser) included."""
+    assert text._simple_markup_text(value) == reference_simple_markup_text(value)
+
+
+@FAST
+@given(st.sampled_from(sorted(text._COMMON_TAGS)), markup)
+def test_each_common_tag_is_one_whole_regex_match_whatever_follows(tag: str, after: str) -> None:
+    match = text._SIMPLE_TAG.match(tag + after)
+    assert match is not None and match.end() == len(tag)
+    assert text._tag_replacement(match) == text._COMMON_TAGS[tag] != "\x02"
+
+
+@FAST
+@given(st.text().map(lambda href: href.replace('"', "")), markup)
+def test_a_link_start_tag_is_one_whole_regex_match_whatever_follows(href: str, after: str) -> None:
+    tag = f'{text._LINK_START}{href}">'
+    match = text._SIMPLE_TAG.match(tag + after)
+    assert match is not None and match.end() == len(tag)
+    assert text._tag_replacement(match) == text._LINK_REPLACEMENT
+
+
+REFERENCES = st.one_of(
+    st.sampled_from(sorted(html5)).map(lambda name: "&" + name),
+    st.sampled_from(
+        ["&", ";", "&;", "&#8217;", "&#x27;", "&#12", "&amp", "&ampx;", "&notit;", "&not", "&a b;", " ", "\x00"]
+    ),
+    st.text(max_size=4),
+)
+references = st.lists(REFERENCES, max_size=16).map("".join)
+
+
+@FAST
+@given(references)
+@example("R&D &amp; &rsquo;s &CounterClockwiseContourIntegral; &notin; &notit; &amp;amp;")
+@example("&" + "a" * 40 + ";")
+def test_unescape_equals_htmls(value: str) -> None:
+    assert text._unescape(value) == html.unescape(value)
+
+
+def test_the_named_references_read_whole_are_letters_and_digits() -> None:
+    """What `_unescape` relies on: html.unescape's pattern reads each `&name;` of the table as one reference."""
+    assert text._NAMED_REFERENCES and all(re.fullmatch("[A-Za-z0-9]{1,32};", name) for name in text._NAMED_REFERENCES)
+    assert text._LONGEST_REFERENCE <= 33
+    for name in text._NAMED_REFERENCES:
+        value = f"a&{name}b &amp;{name}"
+        assert text._unescape(value) == html.unescape(value), name
+
+
+@FAST
+@given(st.lists(st.sampled_from([" ", "  ", "   ", "a", "bc", "\u00e9", "\uc0bc"]), max_size=30).map("".join))
+@example("  a   b    c     d ")
+def test_fold_spaces_equals_replacing_pairs_until_none_is_left(value: str) -> None:
+    folded = value
+    while "  " in folded:
+        folded = folded.replace("  ", " ")
+    assert text._fold_spaces(value) == folded.strip(" ") == " ".join(value.split())
 
 
 def feed_texts() -> list[str]:
