@@ -58,7 +58,7 @@ import monitor  # noqa: E402
 from monitor.app import build_pipeline  # noqa: E402
 from monitor.fetch import FetchResult, make_client  # noqa: E402
 from monitor.fetch_pool import DEFAULT_PER_HOST, FetchJob, fetch_all, iter_fetch  # noqa: E402
-from monitor.parse_pool import ParseJob, ParsePool  # noqa: E402
+from monitor.parse_pool import ParseJob, ParsePool, shared_pool  # noqa: E402
 from monitor.pipeline import poll, sync_config  # noqa: E402
 from monitor.rules import load_rules  # noqa: E402
 from monitor.settings import Settings  # noqa: E402
@@ -410,6 +410,7 @@ def run_pipeline(urls: list[str], workdir: Path, served: Served) -> tuple[list[P
         changed, _ = timed("pipeline changed poll (1 new item per feed)", lambda: poll(pipeline, names),
                                  lambda r: f"{_statuses(r)}; {sum(x.new_items for x in r)} new items")  # fmt: skip
     pipeline.http.close()
+    pipeline.engine.dispose()
     return [cold, warm, changed], [cold_sampler, warm_sampler, changed_sampler]
 
 
@@ -472,10 +473,14 @@ def report(feeds: int, latency: str, loop: Phase, pipeline: list[Phase], sampler
     print(
         f"warm poll: {warm.seconds:.2f} s (target <= 3 s), {loop.seconds / warm.seconds:.1f}x the loop (target >= 20x)"
     )
+    polls = max(phase.peak_rss_mib for phase in pipeline)
+    print(f"peak RSS of this process during the polls: {polls:.0f} MiB = {polls * 1.048576:.0f} MB (target < 300 MB)")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS of this process over the whole run: {peak:.0f} MiB (target < 300 MB)")
+    print(f"  (over the whole run, with the loop and the pools' diagnostics after the polls: {peak:.0f} MiB)")
     if worker_peaks:
-        print(f"parse workers' peak RSS: {', '.join(f'{k / 1024:.0f}' for k in sorted(set(worker_peaks)))} MiB")
+        print(
+            f"parse workers' peak RSS during the polls: {', '.join(f'{k / 1024:.0f}' for k in sorted(set(worker_peaks)))} MiB"
+        )
     for phase, sampler in zip(pipeline, samplers, strict=True):
         breakdown(phase, sampler)
 
@@ -508,8 +513,9 @@ def main() -> None:
         loop, _ = timed("loop: feedparser.parse(url), sequential", lambda: run_loop(urls), lambda n: f"{n} items")
         print(f"loop done in {loop.seconds:.1f} s; polling through the pipeline ...", flush=True)
         pipeline, samplers = run_pipeline(urls, Path(tmp), served)
+        worker_peaks = shared_pool().worker_peak_rss_kib()  # the workers the polls used
         print("pipeline done; measuring the pools alone ...", flush=True)
-        pools, worker_peaks = run_pools(urls, args.per_host)
+        pools, _ = run_pools(urls, args.per_host)
     where = f"{args.hosts} loopback hosts, per-host limit {args.per_host}"
     report(args.feeds, f"{args.latency_ms} ms latency, {where}", loop, pipeline, samplers, pools, worker_peaks)
 

@@ -102,8 +102,17 @@ def _in_worker(job: ParseJob, now: datetime) -> ParsedFeed | str:
 
 
 def _worker_peak_rss_kib() -> int:
+    """This process's own peak resident memory (KiB).
+
+    On Linux from VmHWM: ru_maxrss of a spawned worker starts at its parent's resident size when it was
+    forked (exec keeps the larger figure), so it reported the storing process's memory as the worker's.
+    """
     import resource
 
+    with contextlib.suppress(OSError, ValueError), open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
