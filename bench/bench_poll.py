@@ -478,9 +478,8 @@ def report(feeds: int, latency: str, loop: Phase, pipeline: list[Phase], sampler
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"  (over the whole run, with the loop and the pools' diagnostics after the polls: {peak:.0f} MiB)")
     if worker_peaks:
-        print(
-            f"parse workers' peak RSS during the polls: {', '.join(f'{k / 1024:.0f}' for k in sorted(set(worker_peaks)))} MiB"
-        )
+        peaks = ", ".join(f"{k / 1024:.0f}" for k in sorted(set(worker_peaks)))
+        print(f"parse workers' peak RSS during the polls: {peaks} MiB")
     for phase, sampler in zip(pipeline, samplers, strict=True):
         breakdown(phase, sampler)
 
