@@ -56,6 +56,7 @@ _WIDE_STARTS = (
 FUTURE_TOLERANCE = timedelta(days=1)
 _DATE_KEYS = (("published", "published_parsed"), ("updated", "updated_parsed"), ("created", "created_parsed"))
 _TZ_SUFFIX = re.compile(r"(?:[+-]\d{2}:?\d{2}|Z|\b(?:GMT|UTC|UT|[ECMP][SD]T|KST|JST|CET|CEST|BST))\s*$", re.I)
+_ZONE_LENGTH = len("+09:00")  # the longest _TZ_SUFFIX match in a stripped date
 _EXTRA_FORMATS = (
     "%b %d, %Y %I:%M%p",  # Drupal (Fierce): "Jun 29, 2026 11:09am"
     "%Y-%m-%d %H:%M:%S",  # ND Soft (Korean outlets), naive local time
@@ -321,9 +322,9 @@ def parse_date(raw: str, parsed: time.struct_time | None, tz: ZoneInfo) -> datet
 
 def _parse_date(raw: str, parsed: time.struct_time | None, tz: ZoneInfo) -> datetime | None:
     raw = raw.strip()
-    naive = not _TZ_SUFFIX.search(raw)
+    naive = not _has_zone(raw)
     if parsed is not None and not naive:
-        return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
+        return _utc_datetime(parsed)
     try:
         iso = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
@@ -342,3 +343,26 @@ def _parse_date(raw: str, parsed: time.struct_time | None, tz: ZoneInfo) -> date
     if parsed is not None:  # feedparser understood it; it had no zone: it is local time
         return datetime(*parsed[:6], tzinfo=tz).astimezone(UTC)
     return None
+
+
+def _has_zone(raw: str) -> bool:
+    """`_TZ_SUFFIX.search(raw)` for a stripped date, searched in its last characters only.
+
+    A match ends the string (nothing is left for `\\s*` once it is stripped) and is at most
+    `_ZONE_LENGTH` characters long (`+09:00`), so it starts there; `\\b` still reads the character before
+    the search's start. The whole-string search tried every position (case-insensitively) and cost more
+    than the rest of the date's handling.
+    """
+    return _TZ_SUFFIX.search(raw, len(raw) - _ZONE_LENGTH) is not None
+
+
+def _utc_datetime(parsed: time.struct_time) -> datetime:
+    """`datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)`: the UTC time feedparser's fields spell.
+
+    For fields a datetime accepts that is the datetime of those fields, built without timegm's Python
+    arithmetic; others (a leap second `:60`, which timegm carries into the next minute) take timegm.
+    """
+    try:
+        return datetime(*parsed[:6], tzinfo=UTC)
+    except (TypeError, ValueError, OverflowError):
+        return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)

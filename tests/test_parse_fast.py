@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from feedparser.datetimes import _parse_date
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from monitor.errors import ParseError
@@ -454,6 +454,9 @@ date_fields = st.tuples(
 
 @settings(max_examples=3000, deadline=None, derandomize=True)
 @given(date_fields, offsets, st.sampled_from(DAYS), st.booleans(), st.sampled_from(["", ".5", ".999999", ".1234567"]))
+@example((1, 1, 1, 0, 0, 0), ("+", 0, 0), "Mon", False, "")
+@example((9999, 12, 31, 23, 59, 59), ("-", 0, 0), "Fri", True, ".5")
+@example((2026, 3, 1, 0, 30, 0), ("+", 0, 59), "Sun", False, "")
 def test_fast_dates_equal_feedparsers(
     fields: tuple[int, ...], offset: tuple[str, int, int], weekday: str, utc: bool, fraction: str
 ) -> None:
