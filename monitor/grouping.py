@@ -20,7 +20,6 @@ Thresholds were chosen by measurement on the labelled corpus (`python -m monitor
 from __future__ import annotations
 
 import json
-import math
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -209,7 +208,7 @@ def fingerprint(
     ent = classification.entities
     text = f"{item.title}\n{item.summary}"
     values = set(money_usd(text))
-    if ent.value_usd and _MIN_DEAL_USD <= ent.value_usd < math.inf and not ent.value_inconsistent:
+    if ent.value_usd and ent.value_usd >= _MIN_DEAL_USD and not ent.value_inconsistent:
         values.add(float(f"{ent.value_usd:.3g}"))
     url = link if link is not None and item.url else canonical_url(item.url or item.guid)
     folded = fold(text)

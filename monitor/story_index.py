@@ -402,8 +402,8 @@ class SqlStoryIndex:
         """
         if not ranked:
             return []
-        own = self._session.info.get(_OWN_ROWS)
-        mine = own.fps if isinstance(own, _OwnRows) and own.transaction is self._session.get_transaction() else {}
+        own = _current_own_rows(self._session)
+        mine = own.fps if own is not None else {}
         found: dict[int, tuple[int, StoryFingerprint]] = {}
         missing = []
         for seen, item_id, story_id in ranked:
