@@ -15,8 +15,10 @@ is measured in one run against one server:
   (d) pools: monitor.fetch_pool and monitor.parse_pool on their own (no database, no classification),
              cold and warm: the floor under what the pipeline, which uses them, can reach.
 
-Nothing is monkeypatched. Where the cold poll's time goes is measured by sampling the main thread's stack
-every few milliseconds (stage = the innermost pipeline function on the stack). The feeds are generated
+Nothing is monkeypatched. Peak memory is the kernel's count (VmHWM, restarted before each phase). With
+`--breakdown`, where the polls' time goes is measured by sampling the main thread's stack every 5 ms (stage =
+the innermost pipeline function on the stack); the sampler takes the GIL each time, so the polls of such a
+run are slower (~2 s of CPU on a cold poll) and the targets are judged on a run without it. The feeds are generated
 here (RSS 2.0, and Atom for every fifth feed; 50 items with ~600-character HTML summaries, unique guids,
 some wire stories shared between feeds) and served by a threaded HTTP/1.1 server with ETag support in a
 separate process, with a per-request latency (default 20-100 ms, as in shared/docs/performance.md; use
@@ -38,7 +40,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -330,11 +332,59 @@ def _rss_mib() -> float:
         return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
 
 
+def _reset_peak_rss() -> bool:
+    """Restart the kernel's peak-RSS count (VmHWM) at the current size; False where that is not possible."""
+    try:
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")
+    except OSError:
+        return False
+    return True
+
+
+def _peak_rss_mib() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 @dataclass
-class Sampler:
-    """Samples the main thread's stack (which stage) and this process's RSS every `interval` seconds."""
+class PeakMemory:
+    """This process's peak RSS during a block: exact, from the kernel's VmHWM restarted at the block's start.
+
+    Why not sampling: a sampler thread takes the GIL every few milliseconds from the thread being measured
+    (a 5 ms stack sampler cost the cold poll ~2 s of CPU) and misses short peaks. Where VmHWM cannot be
+    restarted (not Linux), RSS is sampled every 50 ms instead.
+    """
+
+    peak_rss_mib: float = 0.0
+
+    @contextmanager
+    def measuring(self) -> Iterator[PeakMemory]:
+        if _reset_peak_rss():
+            try:
+                yield self
+            finally:
+                self.peak_rss_mib = _peak_rss_mib()
+            return
+        sampler = StackSampler(interval=0.05, stacks=False)
+        with sampler.running():
+            yield self
+        self.peak_rss_mib = sampler.peak_rss_mib
+
+
+@dataclass
+class StackSampler:
+    """Samples the main thread's stack (which stage) and this process's RSS every `interval` seconds.
+
+    Only with --breakdown: the sampling competes with the measured code for the GIL, so the figures of a
+    run with it are a little slower than without.
+    """
 
     interval: float = 0.005
+    stacks: bool = True
     stages: Counter[str] = field(default_factory=Counter)
     hotspots: Counter[str] = field(default_factory=Counter)
     sql_samples: int = 0
@@ -344,15 +394,17 @@ class Sampler:
     def _run(self) -> None:
         main = threading.main_thread().ident
         while not self._stop.wait(self.interval):
+            self.peak_rss_mib = max(self.peak_rss_mib, _rss_mib())
+            if not self.stacks:
+                continue
             frame = sys._current_frames().get(main or 0)
             stage, in_sql = _stage(frame)
             self.stages[stage] += 1
             self.hotspots[_hotspot(frame)] += 1
             self.sql_samples += in_sql
-            self.peak_rss_mib = max(self.peak_rss_mib, _rss_mib())
 
     @contextmanager
-    def running(self) -> Iterator[Sampler]:
+    def running(self) -> Iterator[StackSampler]:
         thread = threading.Thread(target=self._run, daemon=True)
         thread.start()
         try:
@@ -368,15 +420,19 @@ class Phase:
     seconds: float
     peak_rss_mib: float
     note: str = ""
+    sampler: StackSampler | None = None  # where the main thread's time went, with --breakdown
 
 
-def timed(name: str, action: Callable[[], Any], note: Callable[[Any], str] = lambda _: "") -> tuple[Phase, Any]:
-    sampler = Sampler(interval=0.05)
-    with sampler.running():
+def timed(
+    name: str, action: Callable[[], Any], note: Callable[[Any], str] = lambda _: "", *, breakdown: bool = False
+) -> tuple[Phase, Any]:
+    """Run `action` once: its wall time, the process's peak RSS meanwhile and, if asked, a stack breakdown."""
+    memory, sampler = PeakMemory(), StackSampler() if breakdown else None
+    with memory.measuring(), sampler.running() if sampler else nullcontext():
         started = time.perf_counter()
         value = action()
         seconds = time.perf_counter() - started
-    return Phase(name, seconds, sampler.peak_rss_mib, note(value)), value
+    return Phase(name, seconds, memory.peak_rss_mib, note(value), sampler), value
 
 
 def run_loop(urls: list[str]) -> int:
@@ -392,26 +448,22 @@ def _statuses(results: list[Any]) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + (f"; errors e.g. {errors}" if errors else "")
 
 
-def run_pipeline(urls: list[str], workdir: Path, served: Served) -> tuple[list[Phase], list[Sampler]]:
+def run_pipeline(urls: list[str], workdir: Path, served: Served, *, breakdown: bool = False) -> list[Phase]:
     settings = Settings(db=str(workdir / "bench.db"), allow_private_networks=True, alerts_dir=ROOT / "alerts")
     pipeline = build_pipeline(settings, load_rules(settings.alerts_dir))
     specs = [FeedSpec(name=f"feed-{i}", url=url, interval=timedelta(minutes=30)) for i, url in enumerate(urls)]
     sync_config(pipeline, specs)
-    cold_sampler, warm_sampler = Sampler(), Sampler()
-    with cold_sampler.running():
-        cold, _ = timed("pipeline cold poll (all new, baseline)", lambda: poll(pipeline), _statuses)
+    cold, _ = timed("pipeline cold poll (all new, baseline)", lambda: poll(pipeline), _statuses, breakdown=breakdown)
     names = [spec.name for spec in specs]
-    with warm_sampler.running():
-        warm, _ = timed("pipeline warm poll (all 304)", lambda: poll(pipeline, names), _statuses)
+    warm, _ = timed("pipeline warm poll (all 304)", lambda: poll(pipeline, names), _statuses, breakdown=breakdown)
     # an hour later: every feed has one new item on top (a changed body; its 49 other items are known)
     served.next_edition()
-    changed_sampler = Sampler()
-    with changed_sampler.running():
-        changed, _ = timed("pipeline changed poll (1 new item per feed)", lambda: poll(pipeline, names),
-                                 lambda r: f"{_statuses(r)}; {sum(x.new_items for x in r)} new items")  # fmt: skip
+    changed, _ = timed("pipeline changed poll (1 new item per feed)", lambda: poll(pipeline, names),
+                       lambda r: f"{_statuses(r)}; {sum(x.new_items for x in r)} new items",
+                       breakdown=breakdown)  # fmt: skip
     pipeline.http.close()
     pipeline.engine.dispose()
-    return [cold, warm, changed], [cold_sampler, warm_sampler, changed_sampler]
+    return [cold, warm, changed]
 
 
 def run_pools(urls: list[str], per_host: int) -> tuple[list[Phase], list[int]]:
@@ -460,7 +512,7 @@ def count_items(outcomes: Iterable[Any]) -> int:
 # -- report -----------------------------------------------------------------------------------------
 
 
-def report(feeds: int, latency: str, loop: Phase, pipeline: list[Phase], samplers: list[Sampler], pools: list[Phase],
+def report(feeds: int, latency: str, loop: Phase, pipeline: list[Phase], pools: list[Phase],
            worker_peaks: list[int]) -> None:  # fmt: skip
     cold, warm = pipeline[:2]
     print(f"\n== {feeds} feeds x {ITEMS_PER_FEED} items on 127.0.0.x, {latency} ==")
@@ -475,16 +527,22 @@ def report(feeds: int, latency: str, loop: Phase, pipeline: list[Phase], sampler
     )
     polls = max(phase.peak_rss_mib for phase in pipeline)
     print(f"peak RSS of this process during the polls: {polls:.0f} MiB = {polls * 1.048576:.0f} MB (target < 300 MB)")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = max(phase.peak_rss_mib for phase in [loop, *pipeline, *pools])
     print(f"  (over the whole run, with the loop and the pools' diagnostics after the polls: {peak:.0f} MiB)")
     if worker_peaks:
         peaks = ", ".join(f"{k / 1024:.0f}" for k in sorted(set(worker_peaks)))
         print(f"parse workers' peak RSS during the polls: {peaks} MiB")
-    for phase, sampler in zip(pipeline, samplers, strict=True):
-        breakdown(phase, sampler)
+    sampled = [phase for phase in pipeline if phase.sampler is not None]
+    for phase in sampled:
+        breakdown(phase)
+    if not sampled:
+        print("\n(run with --breakdown to see where the polls' main thread spends its time; sampling its stack")
+        print(" every 5 ms competes with it for the GIL and slows the polls measured in that run)")
 
 
-def breakdown(phase: Phase, sampler: Sampler) -> None:
+def breakdown(phase: Phase) -> None:
+    sampler = phase.sampler
+    assert sampler is not None
     total = sum(sampler.stages.values()) or 1
     print(f"\nwhere the time of the {phase.name} goes (main thread, {total} samples every "
           f"{sampler.interval * 1000:.0f} ms):")  # fmt: skip
@@ -502,6 +560,9 @@ def main() -> None:
     parser.add_argument("--latency-ms", default="20-100", help="per-request server latency range, e.g. 20-100 or 0")
     parser.add_argument("--hosts", type=int, default=50, help="loopback addresses the feeds are spread over")
     parser.add_argument("--per-host", type=int, default=DEFAULT_PER_HOST, help="fetch_pool's per-host limit")
+    parser.add_argument(
+        "--breakdown", action="store_true", help="sample the polls' main thread every 5 ms: where its time goes"
+    )
     args = parser.parse_args()
     print(f"monitor modules: {monitor.RUNS_AS}", flush=True)
     low, _, high = args.latency_ms.partition("-")
@@ -511,12 +572,12 @@ def main() -> None:
         print(f"serving {args.feeds} feeds on {len(served.bases)} loopback hosts; running the loop ...", flush=True)
         loop, _ = timed("loop: feedparser.parse(url), sequential", lambda: run_loop(urls), lambda n: f"{n} items")
         print(f"loop done in {loop.seconds:.1f} s; polling through the pipeline ...", flush=True)
-        pipeline, samplers = run_pipeline(urls, Path(tmp), served)
+        pipeline = run_pipeline(urls, Path(tmp), served, breakdown=args.breakdown)
         worker_peaks = shared_pool().worker_peak_rss_kib()  # the workers the polls used
         print("pipeline done; measuring the pools alone ...", flush=True)
         pools, _ = run_pools(urls, args.per_host)
     where = f"{args.hosts} loopback hosts, per-host limit {args.per_host}"
-    report(args.feeds, f"{args.latency_ms} ms latency, {where}", loop, pipeline, samplers, pools, worker_peaks)
+    report(args.feeds, f"{args.latency_ms} ms latency, {where}", loop, pipeline, pools, worker_peaks)
 
 
 if __name__ == "__main__":
