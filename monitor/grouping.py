@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property, lru_cache
 from typing import Any, Protocol
@@ -232,6 +232,19 @@ def fingerprint(
         site=_entity(ent.site),
         at=_utc(item.published or seen_at),
     )
+
+
+def relocated(
+    fp: StoryFingerprint, item: ParsedItem, seen_at: datetime, *, link: str | None = None
+) -> StoryFingerprint:
+    """What `fingerprint(item, ...)` gives, from `fp`: the fingerprint of an item with the same title and summary.
+
+    Only the link and the time belong to the item itself; everything else is read from its text and its
+    classification (a function of the same text). A wire story reaches many feeds word for word, and reading
+    the text is nearly all of a fingerprint's cost.
+    """
+    url = link if link is not None and item.url else canonical_url(item.url or item.guid)
+    return replace(fp, url=url, slug=url_slug(url), at=_utc(item.published or seen_at))
 
 
 # ---------------------------------------------------------------------------------------------

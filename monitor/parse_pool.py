@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import sys
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -27,7 +28,7 @@ from pathlib import Path
 
 from monitor.classify import classify
 from monitor.errors import ParseError
-from monitor.grouping import StoryFingerprint, fingerprint
+from monitor.grouping import StoryFingerprint, fingerprint, relocated
 from monitor.parse import ParsedFeed, parse_feed
 from monitor.types import Classification, ParsedItem
 from monitor.urls import canonical_url
@@ -236,11 +237,32 @@ class ParsePool:
 _NOT_ANALYSED: tuple[None, None, None] = (None, None, None)
 
 
+# A wire story reaches many feeds word for word, and its analysis depends on its text alone (with the
+# vocabulary): each process remembers the classification and fingerprint of its last SAME_TEXT_MEMO texts.
+# A fingerprint is then only moved to the item's own link and time (`relocated`). Entries hold ~4 KB.
+SAME_TEXT_MEMO = 2048
+_same_text: OrderedDict[tuple[str, str], tuple[Vocabulary, Classification, StoryFingerprint | None]] = OrderedDict()
+_same_text_lock = threading.Lock()
+
+
 def analyse(item: ParsedItem, now: datetime, vocabulary: Vocabulary) -> Analysis:
     """An item's classification, its story fingerprint when it is flagged, and its canonical link."""
-    result = classify(item.title, item.summary, vocabulary)
     link = canonical_url(item.url) if item.url else None
-    fp = fingerprint(item, result, now, link=link) if result.flagged else None
+    text = (item.title, item.summary)
+    with _same_text_lock:
+        known = _same_text.get(text)
+        if known is not None and known[0] is vocabulary:
+            _same_text.move_to_end(text)
+    if known is not None and known[0] is vocabulary:
+        result, fp = known[1], known[2]
+        fp = relocated(fp, item, now, link=link) if fp is not None else None
+    else:
+        result = classify(item.title, item.summary, vocabulary)
+        fp = fingerprint(item, result, now, link=link) if result.flagged else None
+        with _same_text_lock:
+            _same_text[text] = (vocabulary, result, fp)
+            if len(_same_text) > SAME_TEXT_MEMO:
+                _same_text.popitem(last=False)
     if fp is not None:  # computed here, in a worker, and pickled with it: the storing process only writes them
         _ = fp.keys, fp.stored
     return result, fp, link

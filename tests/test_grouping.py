@@ -18,6 +18,7 @@ from monitor.grouping import (
     assign_story,
     fingerprint,
     index_keys,
+    relocated,
     same_story,
 )
 from monitor.regexes import source_of
@@ -293,3 +294,26 @@ def test_an_amount_of_hundreds_of_digits_does_not_lose_its_feed() -> None:
     assert plain_item is not None and plain_item.entities.value_usd == 75_000_000
     assert [fp.values for fp in parsed.fingerprints if fp is not None] == [(), (75_000_000.0,)]
     assert all(fp is not None and fp.keys for fp in parsed.fingerprints)
+
+
+def test_a_word_for_word_copy_is_fingerprinted_from_the_first_with_its_own_link_and_time() -> None:
+    """A wire story syndicated verbatim: `relocated` gives what `fingerprint` gives for each copy."""
+    from monitor.classify import classify, default_vocabulary
+
+    title = "Halcyon CDMO signs $120 million manufacturing deal with Quorra Pharma for its Raleigh plant"
+    summary = "Quorra's bispecific antibody will be made at the Raleigh site from 2027, the companies said."
+    classification = classify(title, summary, default_vocabulary())
+    assert classification.flagged
+    first = ParsedItem("wire-1", "https://wire.example/news/1?utm_source=rss", title, summary, DAY, "wire.example")
+    original = fingerprint(first, classification, DAY)
+    copies = [
+        ParsedItem("a-7", "https://daily.example/biz/halcyon-quorra", title, summary, DAY + timedelta(hours=3)),
+        ParsedItem("https://mirror.example/p?id=9", None, title, summary),  # no link, no date: guid and now stand in
+    ]
+    for copy in copies:
+        for link in (None, canonical_url(copy.url) if copy.url else None):
+            direct = fingerprint(copy, classification, DAY + timedelta(days=1), link=link)
+            moved = relocated(original, copy, DAY + timedelta(days=1), link=link)
+            assert moved == direct
+            assert (moved.keys, moved.stored) == (direct.keys, direct.stored)
+            assert (moved.url, moved.at) != (original.url, original.at)

@@ -172,3 +172,30 @@ def test_an_item_whose_analysis_raises_is_stored_unflagged_and_its_feed_survives
     assert odd is not None and odd.labels == () and parsed.fingerprints[0] is None
     assert fine is not None and fine.labels == ("plant_milestone",) and parsed.fingerprints[1] is not None
     assert "cannot classify item 'odd' of https://x.example/feed" in caplog.text
+
+
+def test_a_text_seen_before_is_analysed_as_if_new_for_its_own_link_time_and_vocabulary(tmp_path: Path) -> None:
+    """The worker's memo of recent texts (syndicated copies) gives what analysing the copy afresh gives."""
+    import monitor.parse_pool as parse_pool
+    from monitor.classify import default_vocabulary, load_vocabulary
+
+    title = "ZetaBio signs manufacturing agreement with Quorra Pharma for its antibody"
+    summary = "ZetaBio will supply Quorra's antibody from its Incheon plant, the companies said on Monday."
+    extra = tmp_path / "mine.yaml"
+    extra.write_text("companies:\n  - {name: Zeta Biomanufacturing, roles: [cdmo], aliases: [ZetaBio]}\n")
+    known, plain = load_vocabulary([extra]), default_vocabulary()
+    wire = ParsedItem("w-1", "https://wire.example/news/1", title, summary, datetime(2026, 5, 1, 9, tzinfo=UTC))
+    copy = ParsedItem("c-1", "https://daily.example/zeta", title, summary, datetime(2026, 5, 1, 12, tzinfo=UTC))
+
+    parse_pool.analyse(wire, NOW, known)
+    remembered = parse_pool.analyse(copy, NOW, known)
+    other_vocabulary = parse_pool.analyse(copy, NOW, plain)
+    parse_pool._same_text.clear()
+    afresh = parse_pool.analyse(copy, NOW, known)
+
+    assert remembered == afresh
+    classification, fingerprint, link = remembered
+    assert classification.entities.cdmo == "Zeta Biomanufacturing" and fingerprint is not None
+    assert (fingerprint.url, fingerprint.at, link) == ("https://daily.example/zeta", copy.published, link)
+    assert fingerprint.keys == afresh[1].keys and fingerprint.stored == afresh[1].stored  # type: ignore[union-attr]
+    assert other_vocabulary[0].entities.cdmo != "Zeta Biomanufacturing"
