@@ -224,8 +224,8 @@ class _OwnRows:
             view, owned = self.view, self.owned
             for key in keys:
                 rows = view.get(key)
-                if rows is None:
-                    continue
+                if rows is None or (len(rows) >= PER_KEY and row < rows[-1]):
+                    continue  # no view of the key, or a full one where the row is too old to stay
                 if key not in owned:
                     view[key] = _with_row(rows, row, PER_KEY)
                     owned.add(key)
