@@ -352,30 +352,29 @@ def ingest_entries(
     in one statement: a backfill of 100,000 items is bound by classification, not by the database.
     """
     batch = sorted(entries, key=lambda e: e.item.published or now)
-    known = _known(session, batch)
+    feed_ids = _feed_ids(batch)  # read once per entry: an ORM attribute read costs far more than a tuple's
+    known = _known(session, batch, feed_ids)
     canonical = {e.item.url: e.canonical or canonical_url(e.item.url) for e in batch if e.item.url}
     links = store.items_by_canonical_url(session, set(canonical.values()))
     counts = IngestCounts()
-    fresh: list[tuple[Entry, Classification]] = []
-    for entry in batch:
-        assert entry.feed.id is not None
-        if (entry.feed.id, entry.item.guid) in known:
+    fresh: list[tuple[Entry, int, Classification]] = []
+    for entry, feed_id in zip(batch, feed_ids, strict=True):
+        if (feed_id, entry.item.guid) in known:
             continue
-        known.add((entry.feed.id, entry.item.guid))
+        known.add((feed_id, entry.item.guid))
         classification = entry.classification or classify(entry.item.title, entry.item.summary, pipeline.vocabulary)
-        fresh.append((entry, classification))
+        fresh.append((entry, feed_id, classification))
     fps = {
         i: e.fingerprint or fingerprint(e.item, c, now, link=canonical.get(e.item.url or ""))
-        for i, (e, c) in enumerate(fresh)
+        for i, (e, _, c) in enumerate(fresh)
         if c.flagged
     }
     index = SqlStoryIndex(session)
     index.prefetch(list(fps.values()), DEFAULT_WINDOW)  # one read for the whole batch's story lookups
     plain_rows: list[store.ItemRow] = []
     added: dict[int, tuple[Feed, int]] = {}  # feed id -> (row, new items): one ORM attribute write per feed
-    for position, (entry, classification) in enumerate(fresh):
-        parsed, feed_id = entry.item, entry.feed.id
-        assert feed_id is not None
+    for position, (entry, feed_id, classification) in enumerate(fresh):
+        parsed = entry.item
         link = canonical.get(parsed.url) if parsed.url else None
         row = _item_row(feed_id, parsed, classification, now, link)
         counts.new_items += 1
@@ -401,11 +400,23 @@ def ingest_entries(
     return counts
 
 
-def _known(session: Session, batch: Sequence[Entry]) -> set[tuple[int, str]]:
-    by_feed: dict[int, list[str]] = {}
+def _feed_ids(batch: Sequence[Entry]) -> list[int]:
+    """Each entry's feed id, read from each feed row once."""
+    by_row: dict[int, int] = {}
+    found: list[int] = []
     for entry in batch:
-        assert entry.feed.id is not None
-        by_feed.setdefault(entry.feed.id, []).append(entry.item.guid)
+        feed_id = by_row.get(id(entry.feed))
+        if feed_id is None:
+            assert entry.feed.id is not None
+            feed_id = by_row[id(entry.feed)] = entry.feed.id
+        found.append(feed_id)
+    return found
+
+
+def _known(session: Session, batch: Sequence[Entry], feed_ids: Sequence[int]) -> set[tuple[int, str]]:
+    by_feed: dict[int, list[str]] = {}
+    for entry, feed_id in zip(batch, feed_ids, strict=True):
+        by_feed.setdefault(feed_id, []).append(entry.item.guid)
     return {
         (feed_id, guid) for feed_id, guids in by_feed.items() for guid in store.known_guids(session, feed_id, guids)
     }
@@ -414,21 +425,21 @@ def _known(session: Session, batch: Sequence[Entry]) -> set[tuple[int, str]]:
 def _item_row(
     feed_id: int, parsed: ParsedItem, classification: Classification, now: datetime, link: str | None
 ) -> store.ItemRow:
-    return store.ItemRow(
-        feed_id=feed_id,
-        guid=parsed.guid,
-        url=parsed.url,
-        canonical_url=link,
-        title=parsed.title,
-        summary=parsed.summary,
-        source=parsed.source,
-        published_at=parsed.published,
-        first_seen_at=now,
-        labels=",".join(classification.labels),
-        entities=entities_json(classification.entities),
-        evidence=evidence_json(classification.evidence),
-        classifier_version=CLASSIFIER_VERSION,
-        story_id=None,
+    return store.ItemRow(  # positional (in ItemRow's field order): half the cost of keywords, 50,000 times a poll
+        feed_id,
+        parsed.guid,
+        parsed.url,
+        link,
+        parsed.title,
+        parsed.summary,
+        parsed.source,
+        parsed.published,
+        now,
+        ",".join(classification.labels),
+        entities_json(classification.entities),
+        evidence_json(classification.evidence),
+        CLASSIFIER_VERSION,
+        None,
     )
 
 
