@@ -251,9 +251,11 @@ def analyse(item: ParsedItem, now: datetime, vocabulary: Vocabulary) -> Analysis
     text = (item.title, item.summary)
     with _same_text_lock:
         known = _same_text.get(text)
-        if known is not None and known[0] is vocabulary:
+        if known is not None and known[0] is not vocabulary:
+            known = None  # read with another vocabulary: analysed again (and remembered with this one)
+        if known is not None:
             _same_text.move_to_end(text)
-    if known is not None and known[0] is vocabulary:
+    if known is not None:
         result, fp = known[1], known[2]
         fp = relocated(fp, item, now, link=link) if fp is not None else None
     else:
