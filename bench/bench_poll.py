@@ -15,7 +15,8 @@ is measured in one run against one server:
   (d) pools: monitor.fetch_pool and monitor.parse_pool on their own (no database, no classification),
              cold and warm: the floor under what the pipeline, which uses them, can reach.
 
-Nothing is monkeypatched. Peak memory is the kernel's count (VmHWM, restarted before each phase). With
+Nothing is monkeypatched. Peak memory is the kernel's count (VmHWM, restarted before each phase); CPU time is
+reported per phase for this process and for its parse workers (the feed server's is left out). With
 `--breakdown`, where the polls' time goes is measured by sampling the main thread's stack every 5 ms (stage =
 the innermost pipeline function on the stack); the sampler takes the GIL each time, so the polls of such a
 run are slower (~2 s of CPU on a cold poll) and the targets are judged on a run without it. The feeds are generated
@@ -32,6 +33,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import multiprocessing
+import os
 import random
 import resource
 import sys
@@ -273,6 +275,8 @@ def feed_server(feeds: int, latency: tuple[float, float], hosts: int = 1) -> Ite
     bases_queue, stop, later = context.Queue(), context.Event(), context.Event()
     process = context.Process(target=_serve, args=(feeds, hosts, latency, bases_queue, stop, later), daemon=True)
     process.start()
+    if process.pid is not None:
+        _SERVER_PIDS.add(process.pid)  # the publishers' CPU is not the pipeline's
     try:
         yield Served(bases_queue.get(timeout=120), later)
     finally:
@@ -280,6 +284,9 @@ def feed_server(feeds: int, latency: tuple[float, float], hosts: int = 1) -> Ite
         process.join(timeout=10)
         if process.is_alive():
             process.terminate()
+
+
+_SERVER_PIDS: set[int] = set()
 
 
 def feed_urls(bases: list[str], feeds: int) -> list[str]:
@@ -421,18 +428,42 @@ class Phase:
     peak_rss_mib: float
     note: str = ""
     sampler: StackSampler | None = None  # where the main thread's time went, with --breakdown
+    cpu_s: float = 0.0  # CPU time of this process (all its threads)
+    workers_cpu_s: float = 0.0  # CPU time of its child processes but the feed server (the parse workers)
+
+
+def _children_cpu_s() -> dict[int, float]:
+    """CPU seconds (user + system) of each child process of this one but the feed server, by pid (Linux /proc)."""
+    me, tick, found = os.getpid(), os.sysconf("SC_CLK_TCK"), {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) in _SERVER_PIDS:
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[1]) == me:
+            found[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    return found
 
 
 def timed(
     name: str, action: Callable[[], Any], note: Callable[[Any], str] = lambda _: "", *, breakdown: bool = False
 ) -> tuple[Phase, Any]:
-    """Run `action` once: its wall time, the process's peak RSS meanwhile and, if asked, a stack breakdown."""
+    """Run `action` once: its wall time, CPU time (this process, its workers), peak RSS and maybe a breakdown.
+
+    Why CPU: on two cores a cold poll keeps both busy, so its time is set by the CPU all its processes need.
+    """
     memory, sampler = PeakMemory(), StackSampler() if breakdown else None
     with memory.measuring(), sampler.running() if sampler else nullcontext():
+        workers_before, cpu_before = _children_cpu_s(), time.process_time()
         started = time.perf_counter()
         value = action()
         seconds = time.perf_counter() - started
-    return Phase(name, seconds, memory.peak_rss_mib, note(value), sampler), value
+        cpu, workers_after = time.process_time() - cpu_before, _children_cpu_s()
+    workers = sum(spent - workers_before.get(pid, 0.0) for pid, spent in workers_after.items())
+    return Phase(name, seconds, memory.peak_rss_mib, note(value), sampler, cpu, workers), value
 
 
 def run_loop(urls: list[str]) -> int:
@@ -518,6 +549,9 @@ def report(feeds: int, latency: str, loop: Phase, pipeline: list[Phase], pools: 
     print(f"\n== {feeds} feeds x {ITEMS_PER_FEED} items on 127.0.0.x, {latency} ==")
     for phase in [loop, *pipeline, *pools]:
         print(f"{phase.name:48s} {phase.seconds:8.2f} s   peak RSS {phase.peak_rss_mib:6.0f} MiB   {phase.note}")
+    print("\nCPU time (s): this process (all threads) + its parse workers")
+    for phase in [*pipeline, *pools]:
+        print(f"  {phase.name:46s} {phase.cpu_s:6.1f} + {phase.workers_cpu_s:5.1f}")
     print(
         f"\ncold poll: {cold.seconds:.2f} s (target <= 15 s), "
         f"{loop.seconds / cold.seconds:.1f}x the loop (target >= 6x)"
