@@ -210,7 +210,7 @@ def fingerprint(
     values = set(money_usd(text))
     if ent.value_usd and ent.value_usd >= _MIN_DEAL_USD and not ent.value_inconsistent:
         values.add(float(f"{ent.value_usd:.3g}"))
-    url = link if link is not None and item.url else canonical_url(item.url or item.guid)
+    url, at = _link_and_time(item, seen_at, link)
     folded = fold(text)
     names = salient_names(text)
     company_names = tuple(_entity(c) for c in ent.companies if _entity(c))
@@ -230,7 +230,7 @@ def fingerprint(
         cdmo=_entity(ent.cdmo),
         party=_entity(ent.client),
         site=_entity(ent.site),
-        at=_utc(item.published or seen_at),
+        at=at,
     )
 
 
@@ -243,8 +243,14 @@ def relocated(
     classification (a function of the same text). A wire story reaches many feeds word for word, and reading
     the text is nearly all of a fingerprint's cost.
     """
+    url, at = _link_and_time(item, seen_at, link)
+    return replace(fp, url=url, slug=url_slug(url), at=at)
+
+
+def _link_and_time(item: ParsedItem, seen_at: datetime, link: str | None) -> tuple[str, datetime]:
+    """What of a fingerprint is the item's own: its canonical link (else its guid's) and its UTC time."""
     url = link if link is not None and item.url else canonical_url(item.url or item.guid)
-    return replace(fp, url=url, slug=url_slug(url), at=_utc(item.published or seen_at))
+    return url, _utc(item.published or seen_at)
 
 
 # ---------------------------------------------------------------------------------------------
