@@ -197,12 +197,13 @@ def clean_joined_link(base: str, href: str) -> str | None:
     otherwise rebuilt from urlparse's parts, which differs from it only by dropping an empty `?`, `#` or
     `;params` (a `;` that ends the last path segment). clean_url drops the first two anyway; a path ending in
     `;` is left to urljoin. urljoin also parses the base, which raises ValueError for some bracketed or
-    non-ASCII bases: those are left to urljoin too, so the error stays. So is a link with trailing whitespace
-    (urljoin keeps it and clean_url strips it from the joined link; the parts here would still hold it).
+    non-ASCII bases: those are left to urljoin too, so the error stays. So is a link with whitespace anywhere:
+    clean_url strips the joined link's end, and whitespace before an empty `?` or `#` ends up there once urljoin
+    drops them (`https://a.example/ ?`); the parts here would still hold it.
     """
     plain = _split_plain(href)
-    if plain is None or plain[2].endswith(";") or href[-1].isspace():
-        return None
+    if plain is None or plain[2].endswith(";") or " " in href or not href.isprintable():
+        return None  # (isprintable is False for every whitespace character but " ")
     if not base.isascii() or "[" in base or "]" in base:
         return None
     return _clean_plain(plain)

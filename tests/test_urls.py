@@ -310,6 +310,7 @@ def _link_slow(entry: dict[str, object], final_url: str) -> str | None:
 @_FAST
 @given(_BASES, _HREFS, st.booleans())
 @example("https://www.example.com/feed/rss.xml", "https:// #", False)  # a space for a host: joined, then stripped
+@example("https://www.example.com/feed/rss.xml", "https://0/ ?", False)  # a space left at the end once "?" is dropped
 def test_parse_link_is_what_it_was(base: str, href: str, guid_is_link: bool) -> None:
     entry: dict[str, object] = {"link": href, "id": href if guid_is_link else "x", "guidislink": guid_is_link}
     assert _outcome(lambda: _link(entry, base)) == _outcome(lambda: _link_slow(entry, base))
