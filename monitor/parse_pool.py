@@ -27,6 +27,7 @@ from importlib.machinery import ModuleSpec
 from pathlib import Path
 
 from monitor.classify import classify
+from monitor.collector import collect_rarely
 from monitor.errors import ParseError
 from monitor.grouping import StoryFingerprint, fingerprint, relocated
 from monitor.parse import ParsedFeed, parse_feed
@@ -135,7 +136,7 @@ class ParsePool:
             if self._executor is None:
                 context = multiprocessing.get_context("spawn")
                 self._executor = ProcessPoolExecutor(
-                    max_workers=self.workers, mp_context=context, initializer=_lower_priority
+                    max_workers=self.workers, mp_context=context, initializer=_set_up_worker
                 )
                 _start_workers(self._executor, self.workers)
             return self._executor
@@ -294,8 +295,8 @@ def _analyse_chunk(items: list[ParsedItem], now: datetime, vocabulary_paths: tup
 WORKER_NICENESS = 10
 
 
-def _lower_priority() -> None:
-    """Workers yield the CPU to the storing process when both want it.
+def _set_up_worker() -> None:
+    """Workers yield the CPU to the storing process when both want it, and collect garbage rarely.
 
     The storing process (one thread: stories, SQLite) is the pipeline's narrowest stage in a backfill;
     with two workers and it sharing two cores it got about two thirds of one. Idle cores still go to
@@ -303,6 +304,7 @@ def _lower_priority() -> None:
     """
     with contextlib.suppress(OSError):  # not permitted: run at normal priority
         os.nice(WORKER_NICENESS)
+    collect_rarely()  # a worker does nothing but bulk work (see monitor.collector)
 
 
 # A main module with this name is never run again in a spawned child (as for `python -m package`).

@@ -25,6 +25,7 @@ from sqlmodel import Session
 
 from monitor import store
 from monitor.classify import CLASSIFIER_VERSION, classify
+from monitor.collector import rare_collections
 from monitor.decide import QUIET, AlertPolicy, alert_key, may_alert, next_poll_at, routes_for
 from monitor.errors import FeedError, FetchError
 from monitor.fetch import FetchResult
@@ -113,6 +114,11 @@ def poll(pipeline: Pipeline, names: Sequence[str] | None = None, *, notify: bool
     held only until it is stored. Feeds whose fetch failed or found nothing new are recorded together at
     the end, in one transaction.
     """
+    with rare_collections():  # a cold poll makes millions of short-lived objects
+        return _poll(pipeline, names, notify=notify)
+
+
+def _poll(pipeline: Pipeline, names: Sequence[str] | None, *, notify: bool) -> list[PollResult]:
     now = pipeline.clock()
     with store.transaction(pipeline.engine) as session:
         snapshots = [_snapshot(row) for row in store.due_feeds(session, now, names)]
