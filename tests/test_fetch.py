@@ -35,6 +35,22 @@ def test_conditional_get_sends_validators_and_handles_304(server: FeedServer, cl
     assert headers["user-agent"] == USER_AGENT
 
 
+def test_cookies_are_neither_kept_nor_sent_to_other_feeds(server: FeedServer, client: httpx.Client) -> None:
+    # a feed reader that kept a jar would hand one publisher's session cookie to the next feed on that host
+    server.set("/a", rss([]), headers={"Set-Cookie": "session=abc; Path=/"})
+    server.set("/b", rss([]))
+    fetch(client, server.url("/a"), allow_private=True)
+    fetch(client, server.url("/b"), allow_private=True)
+    fetch(client, server.url("/a"), allow_private=True)
+    assert [h.get("cookie") for h in server.hits("/b") + server.hits("/a")] == [None, None, None]
+
+
+def test_a_client_not_made_by_make_client_is_refused() -> None:
+    # its connections would not go through the guarded backend that checks every address at connect time
+    with httpx.Client() as plain, pytest.raises(TypeError, match="make_client"):
+        fetch(plain, "http://127.0.0.1:9/feed", allow_private=True)
+
+
 def test_permanent_redirect_is_followed_and_reported(server: FeedServer, client: httpx.Client) -> None:
     server.set("/old", b"", status=301, headers={"Location": "/new"}, conditional=False)
     server.set("/new", rss([]))
