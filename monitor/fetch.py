@@ -24,15 +24,18 @@ import contextlib
 import email.utils
 import ipaddress
 import socket
+import ssl
 import threading
 import time
 import weakref
 import zlib
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -97,18 +100,13 @@ def make_client(
     allow_private: bool = False,
     deadline_s: float = TOTAL_DEADLINE_S,
     max_bytes: int = MAX_BODY_BYTES,
-    max_connections: int = 64,
 ) -> httpx.Client:
     """One client per process: guarded connections, timeouts, our User-Agent, no proxies, no auto-redirects.
 
     `allow_private`, `deadline_s` and `max_bytes` are the defaults of `fetch()` calls that do not pass
     their own; `allow_private` also applies to requests made on the client directly.
     """
-    # Few idle connections: httpcore's pool scans its connections for every request under one lock, and
-    # with 64 kept alive a cold poll of 1,000 feeds over 50 hosts spent 5-6 s of CPU fetching (2.0-2.4 s
-    # with 8, 16 or 32). Hosts with many feeds (Google News) still find a warm connection.
-    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max(1, max_connections // 4))
-    transport = GuardedTransport(limits=limits, allow_private=allow_private)
+    transport = GuardedTransport(allow_private=allow_private)
     client = httpx.Client(
         transport=transport,
         timeout=httpx.Timeout(timeout, connect=connect_timeout),
@@ -296,19 +294,145 @@ class GuardedBackend(httpcore.NetworkBackend):
         time.sleep(seconds)
 
 
-class GuardedTransport(httpx.HTTPTransport):
-    """httpx's own transport (exception mapping, streaming) over a pool that uses GuardedBackend."""
+class _OriginTransport(httpx.HTTPTransport):
+    """httpx's own transport (exception mapping, streaming) over one small pool that uses GuardedBackend."""
 
-    def __init__(self, *, limits: httpx.Limits, allow_private: bool = False) -> None:
-        super().__init__(limits=limits, trust_env=False)
-        ssl_context = httpx.create_ssl_context(trust_env=False)
+    def __init__(self, *, connections: int, keepalive_expiry: float, allow_private: bool) -> None:
+        context = _ssl_context()
+        super().__init__(verify=context, trust_env=False)  # a context given is used as it is, not built again
         self._pool = httpcore.ConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
+            ssl_context=context,
+            max_connections=connections,
+            max_keepalive_connections=connections,
+            keepalive_expiry=keepalive_expiry,
             network_backend=GuardedBackend(allow_private=allow_private),
         )
+
+
+@lru_cache(maxsize=1)
+def _ssl_context() -> ssl.SSLContext:
+    """One verifying context for every pool (loading the CA bundle is the costly part of making one)."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
+@dataclass(eq=False)
+class _Origin:
+    transport: _OriginTransport
+    in_flight: int = 0
+    last_used: float = 0.0
+
+
+class GuardedTransport(httpx.BaseTransport):
+    """Keeps connections per origin (scheme, host, port): one small httpcore pool each, all over GuardedBackend.
+
+    Not one pool for all hosts: httpcore's pool rescans every connection it holds (polling the socket
+    of each idle one) on every request, and closes idle connections whenever it holds more connections
+    in all than its keep-alive limit. Over 50 hosts that meant either a new connection per request or
+    seconds of CPU scanning. Per origin, a scan covers a few connections and a host's next feed reuses
+    one (no new TCP or TLS handshake). Pools unused for `keepalive_expiry`, and the least recently used
+    beyond `max_origins`, are closed when nothing is in flight on them; `release_idle` closes all idle ones.
+    """
+
+    def __init__(
+        self,
+        *,
+        allow_private: bool = False,
+        per_origin: int = 8,
+        max_origins: int = 64,
+        keepalive_expiry: float = 5.0,
+    ) -> None:
+        self._allow_private = allow_private
+        self._per_origin = per_origin
+        self._max_origins = max_origins
+        self._expiry = keepalive_expiry
+        self._lock = threading.Lock()
+        self._origins: OrderedDict[tuple[bytes, str, int | None], _Origin] = OrderedDict()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        key = (request.url.raw_scheme, request.url.host, request.url.port)
+        with self._lock:
+            origin = self._origins.get(key)
+            if origin is None:
+                origin = self._origins[key] = _Origin(
+                    _OriginTransport(
+                        connections=self._per_origin, keepalive_expiry=self._expiry, allow_private=self._allow_private
+                    )
+                )
+            else:
+                self._origins.move_to_end(key)
+            origin.in_flight += 1
+            closing = self._surplus(time.monotonic())
+        for old in closing:
+            old.transport.close()
+        try:
+            response = origin.transport.handle_request(request)
+        except BaseException:
+            self._finished(origin)
+            raise
+        assert isinstance(response.stream, httpx.SyncByteStream)
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=_Released(response.stream, lambda: self._finished(origin)),
+            extensions=response.extensions,
+        )
+
+    def _finished(self, origin: _Origin) -> None:
+        with self._lock:
+            origin.in_flight -= 1
+            origin.last_used = time.monotonic()
+
+    def _surplus(self, now: float) -> list[_Origin]:
+        """Pools to close (called with the lock held): stale or beyond max_origins, least recently used first."""
+        closing: list[_Origin] = []
+        for key, origin in list(self._origins.items()):
+            if len(self._origins) <= self._max_origins and now - origin.last_used <= self._expiry:
+                break
+            if origin.in_flight == 0:
+                del self._origins[key]
+                closing.append(origin)
+        return closing
+
+    def release_idle(self) -> None:
+        """Close every pool with nothing in flight (a poll has ended: the next is minutes away)."""
+        with self._lock:
+            idle = [key for key, origin in self._origins.items() if origin.in_flight == 0]
+            closing = [self._origins.pop(key) for key in idle]
+        for origin in closing:
+            origin.transport.close()
+
+    def close(self) -> None:
+        with self._lock:
+            closing = list(self._origins.values())
+            self._origins.clear()
+        for origin in closing:
+            origin.transport.close()
+
+
+class _Released(httpx.SyncByteStream):
+    """A response stream that tells its transport when it is closed (its connection is free again)."""
+
+    def __init__(self, inner: httpx.SyncByteStream, on_close: Callable[[], None]) -> None:
+        self._inner = inner
+        self._on_close: Callable[[], None] | None = on_close
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._inner
+
+    def close(self) -> None:
+        try:
+            self._inner.close()
+        finally:
+            if self._on_close is not None:
+                on_close, self._on_close = self._on_close, None
+                on_close()
+
+
+def release_idle_connections(client: httpx.Client) -> None:
+    """Close the idle keep-alive connections of a client made by make_client (end of a poll)."""
+    defaults = _CLIENT_DEFAULTS.get(client)
+    if defaults is not None:
+        defaults.transport.release_idle()
 
 
 # -- per-host concurrency ---------------------------------------------------------------------------
@@ -436,6 +560,7 @@ def _follow(
                     permanent_so_far = permanent_so_far and response.status_code in (301, 308)
                     moved_to = target if permanent_so_far else None
                     current = target
+                    _drain(response)
                     continue
                 return _read_response(response, url, current, moved_to, max_bytes)
         except httpx.TimeoutException as exc:
@@ -451,6 +576,8 @@ def _read_response(
     response: httpx.Response, url: str, final_url: str, moved_to: str | None, max_bytes: int
 ) -> FetchResult:
     status = response.status_code
+    if status != 200:
+        _drain(response)
     if status == 304:
         return FetchResult(url=url, final_url=final_url, status=304, moved_to=moved_to)
     if status >= 400:
@@ -471,6 +598,24 @@ def _read_response(
         last_modified=response.headers.get("last-modified"),
         moved_to=moved_to,
     )
+
+
+DRAIN_LIMIT = 64 * 1024
+
+
+def _drain(response: httpx.Response) -> None:
+    """Read the end of a response whose body is not used (304, redirect, error page), up to DRAIN_LIMIT.
+
+    A response closed before its end closes its connection too: with 304s left unread, every
+    conditional GET of a warm poll opened a new TCP connection. A longer body is not worth reading;
+    its connection is closed as before. Read errors are left to the connection's close.
+    """
+    read = 0
+    with contextlib.suppress(httpx.HTTPError):
+        for chunk in response.iter_raw():
+            read += len(chunk)
+            if read > DRAIN_LIMIT:
+                return
 
 
 def _too_big(final_url: str, max_bytes: int) -> FetchError:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import httpx
 
 from monitor.errors import FeedError, FetchError
-from monitor.fetch import FetchResult, HostLimiter, fetch
+from monitor.fetch import FetchResult, HostLimiter, fetch, release_idle_connections
 
 DEFAULT_WORKERS = 64  # threads mostly wait on the network; the per-host limit keeps it polite
 DEFAULT_PER_HOST = 4
@@ -66,13 +66,16 @@ def iter_fetch(
     if not jobs:
         return
     limiter = HostLimiter(per_host)
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(jobs))), thread_name_prefix="fetch") as pool:
-        futures = {
-            pool.submit(_fetch_job, client, jobs[index], limiter, allow_private): index
-            for index in interleave_by_host(jobs)
-        }
-        for future in as_completed(futures):
-            yield futures.pop(future), future.result()  # popped: a body is not kept after it is handed over
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(jobs))), thread_name_prefix="fetch") as pool:
+            futures = {
+                pool.submit(_fetch_job, client, jobs[index], limiter, allow_private): index
+                for index in interleave_by_host(jobs)
+            }
+            for future in as_completed(futures):
+                yield futures.pop(future), future.result()  # popped: a body is not kept after it is handed over
+    finally:
+        release_idle_connections(client)  # the next poll is minutes away: keep no sockets open till then
 
 
 def fetch_all(
