@@ -31,7 +31,7 @@ from monitor.collector import collect_rarely
 from monitor.errors import ParseError
 from monitor.grouping import StoryFingerprint, fingerprint, relocated
 from monitor.parse import ParsedFeed, parse_feed
-from monitor.types import Classification, ParsedItem
+from monitor.types import Classification, Entities, ParsedItem
 from monitor.urls import canonical_url
 from monitor.vocabulary import Vocabulary, load_vocabulary
 
@@ -260,7 +260,7 @@ def analyse(item: ParsedItem, now: datetime, vocabulary: Vocabulary) -> Analysis
         result, fp = known[1], known[2]
         fp = relocated(fp, item, now, link=link) if fp is not None else None
     else:
-        result = classify(item.title, item.summary, vocabulary)
+        result = _one_instance(classify(item.title, item.summary, vocabulary))
         fp = fingerprint(item, result, now, link=link) if result.flagged else None
         with _same_text_lock:
             _same_text[text] = (vocabulary, result, fp)
@@ -269,6 +269,27 @@ def analyse(item: ParsedItem, now: datetime, vocabulary: Vocabulary) -> Analysis
     if fp is not None:  # computed here, in a worker, and pickled with it: the storing process only writes them
         _ = fp.keys, fp.stored
     return result, fp, link
+
+
+# Most items are not flagged, and their classifications repeat (no label, often no company and no amount):
+# in a bench poll, 22 values for 7,923 unflagged items. One shared instance per value means a parsed
+# feed pickles each value once and the storing process builds it once (pickle keeps one copy of an
+# object met twice): unpickling classifications took 11 us per item, over a third of the unpickling.
+SHARED_UNFLAGGED_LIMIT = 4096
+_shared_unflagged: dict[Entities, Classification] = {}
+
+
+def _one_instance(result: Classification) -> Classification:
+    """The process's instance equal to an unflagged `result` (its label-less evidence follows from its entities)."""
+    if result.flagged:
+        return result
+    with _same_text_lock:
+        found = _shared_unflagged.get(result.entities)
+        if found is None:
+            if len(_shared_unflagged) >= SHARED_UNFLAGGED_LIMIT:
+                _shared_unflagged.clear()
+            found = _shared_unflagged[result.entities] = result
+    return found if found == result else result
 
 
 def _analyse_one(item: ParsedItem, now: datetime, vocabulary: Vocabulary, source: str) -> Analysis:

@@ -199,3 +199,33 @@ def test_a_text_seen_before_is_analysed_as_if_new_for_its_own_link_time_and_voca
     assert (fingerprint.url, fingerprint.at, link) == ("https://daily.example/zeta", copy.published, link)
     assert fingerprint.keys == afresh[1].keys and fingerprint.stored == afresh[1].stored  # type: ignore[union-attr]
     assert other_vocabulary[0].entities.cdmo != "Zeta Biomanufacturing"
+
+
+def test_equal_unflagged_classifications_travel_as_one_object_and_flagged_ones_apart() -> None:
+    """Unflagged items with the same entities share one classification, so a parsed feed pickles it once."""
+    import pickle
+
+    import monitor.parse_pool as parse_pool
+    from monitor.classify import classify, default_vocabulary
+
+    vocabulary = default_vocabulary()
+    texts = [
+        ("Quorra Pharma posts quarterly revenue of $40 million", "Sales rose on its antibody."),
+        ("Quorra Pharma reports full-year revenue of $40 million", "The results beat guidance."),
+        ("Zeta Bio names new chief medical officer", ""),
+        ("Lonza signs manufacturing agreement with Quorra Pharma", "Lonza will make the antibody in Visp."),
+        ("Lonza signs manufacturing agreement with Quorra Pharma", "Lonza will make the antibody in Visp!"),
+    ]
+    items = [ParsedItem(f"g-{n}", f"https://news.example/{n}", title, summary, NOW) for n, (title, summary) in
+             enumerate(texts)]  # fmt: skip
+    parse_pool._shared_unflagged.clear()
+    results = [parse_pool.analyse(item, NOW, vocabulary)[0] for item in items]
+
+    assert results == [classify(title, summary, vocabulary) for title, summary in texts]  # same values as ever
+    first, second, other, deal, deal_again = results
+    assert not first.flagged and first.entities.value == second.entities.value
+    assert first is second  # same value: one object
+    assert other is not first  # another value: its own
+    assert deal.flagged and deal == deal_again and deal is not deal_again  # flagged ones keep their own
+    back = pickle.loads(pickle.dumps(results))
+    assert back[0] is back[1] and back[0] == first
