@@ -13,6 +13,9 @@ Why it is built this way:
   hold a worker for ever. Every network stream of our clients is a `DeadlineStream`: each read, write
   and TLS handshake waits at most until the fetch's total deadline, which bounds the whole request; so
   does every DNS lookup (`system_resolver`), which the operating system would let hang for far longer.
+- Connections are kept per origin (see GuardedTransport), and bodies that are not used (304, redirects,
+  short error pages) are read to their end, so a host's feeds share one connection instead of one TCP
+  (and TLS) handshake each; fetches go to the transport directly (no cookie jar: feeds need none).
 - Bodies are decoded here (gzip, deflate) with zlib's `max_length`, so a gzip bomb stops at the cap
   instead of inflating a whole 64 KiB wire chunk (up to ~64 MiB) first, as httpx's decoders would.
 Errors are raised as FetchError and become values in the pipeline.
@@ -85,7 +88,7 @@ class _ClientDefaults:
     allow_private: bool
     deadline_s: float
     max_bytes: int
-    transport: GuardedTransport  # what fetch() sends through (see _send)
+    transport: GuardedTransport  # what fetch() sends through (see _sender)
 
 
 # Set by fetch() for the duration of one fetch; read by the network backend in the same thread.
@@ -350,18 +353,18 @@ class GuardedTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         key = (request.url.raw_scheme, request.url.host, request.url.port)
+        now = time.monotonic()
         with self._lock:
             origin = self._origins.get(key)
             if origin is None:
-                origin = self._origins[key] = _Origin(
-                    _OriginTransport(
-                        connections=self._per_origin, keepalive_expiry=self._expiry, allow_private=self._allow_private
-                    )
+                transport = _OriginTransport(
+                    connections=self._per_origin, keepalive_expiry=self._expiry, allow_private=self._allow_private
                 )
+                origin = self._origins[key] = _Origin(transport, last_used=now)
             else:
                 self._origins.move_to_end(key)
             origin.in_flight += 1
-            closing = self._surplus(time.monotonic())
+            closing = self._surplus(now)
         for old in closing:
             old.transport.close()
         try:
