@@ -225,7 +225,26 @@ def _reference_parties(text: str) -> tuple[str, ...]:
         elif runs[-1]:
             runs.append([])
     found = list(dict.fromkeys(" ".join(r) for r in runs if r))
-    return tuple(p for p in found if not story_text._inside(p, found))[: story_text._MAX_PARTIES]
+    return tuple(p for p in found if not _reference_inside(p, found))[: story_text._MAX_PARTIES]
+
+
+def _reference_inside(party: str, others: list[str]) -> bool:
+    words = set(party.split())
+    return any(o != party and words < set(o.split()) for o in others)
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.lists(
+            st.sampled_from(["eli", "lilly", "lonza", "visp", "samsung", "biologics", "x"]), min_size=1, max_size=4
+        ).map(" ".join),
+        max_size=12,
+    ).map(lambda ps: list(dict.fromkeys(ps)))
+)
+def test_sub_phrases_are_dropped_as_the_pairwise_test_drops_them(phrases: list[str]) -> None:
+    expected = tuple(p for p in phrases if not _reference_inside(p, phrases))
+    assert story_text._without_sub_phrases(phrases) == expected
 
 
 # Company-like names (possessive, hyphenated, with a slash, weak and stop words among them), numbers and
