@@ -3,7 +3,8 @@
 A poll or an import allocates millions of short-lived objects (parsed items, rows, matches,
 fingerprints) and holds each batch until it is stored. With the default thresholds (a collection every
 700 net new containers) the collector ran ~800 times in the storing process during a cold poll of 1,000
-feeds and took 1.2-1.4 s of its ~14 s; with these thresholds, 7 times and 0.34 s. Reference counting
+feeds and took 1.2-1.4 s of its ~14 s; with these thresholds, twice and ~0.2 s. A backfill of 100,000
+items: 3,700 collections and 3.9 s of the storing process's 42 s, 0.7 s with these. Reference counting
 still frees everything that is not in a cycle at once, so memory stays where it was.
 """
 

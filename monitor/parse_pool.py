@@ -272,7 +272,7 @@ def analyse(item: ParsedItem, now: datetime, vocabulary: Vocabulary) -> Analysis
 
 
 # Most items are not flagged, and their classifications repeat (no label, often no company and no amount):
-# in a bench poll, 22 values for 7,923 unflagged items. One shared instance per value means a parsed
+# in 200 bench feeds, 22 values for 7,923 unflagged items. One shared instance per value means a parsed
 # feed pickles each value once and the storing process builds it once (pickle keeps one copy of an
 # object met twice): unpickling classifications took 11 us per item, over a third of the unpickling.
 SHARED_UNFLAGGED_LIMIT = 4096
