@@ -243,14 +243,14 @@ _NOT_ANALYSED: tuple[None, None, None] = (None, None, None)
 # A fingerprint is then only moved to the item's own link and time (`relocated`). Entries hold ~4 KB.
 SAME_TEXT_MEMO = 2048
 _same_text: OrderedDict[tuple[str, str], tuple[Vocabulary, Classification, StoryFingerprint | None]] = OrderedDict()
-_same_text_lock = threading.Lock()
+_memo_lock = threading.Lock()  # guards both per-process memos: _same_text and _shared_unflagged (below)
 
 
 def analyse(item: ParsedItem, now: datetime, vocabulary: Vocabulary) -> Analysis:
     """An item's classification, its story fingerprint when it is flagged, and its canonical link."""
     link = canonical_url(item.url) if item.url else None
     text = (item.title, item.summary)
-    with _same_text_lock:
+    with _memo_lock:
         known = _same_text.get(text)
         if known is not None and known[0] is not vocabulary:
             known = None  # read with another vocabulary: analysed again (and remembered with this one)
@@ -262,7 +262,7 @@ def analyse(item: ParsedItem, now: datetime, vocabulary: Vocabulary) -> Analysis
     else:
         result = _one_instance(classify(item.title, item.summary, vocabulary))
         fp = fingerprint(item, result, now, link=link) if result.flagged else None
-        with _same_text_lock:
+        with _memo_lock:
             _same_text[text] = (vocabulary, result, fp)
             if len(_same_text) > SAME_TEXT_MEMO:
                 _same_text.popitem(last=False)
@@ -283,7 +283,7 @@ def _one_instance(result: Classification) -> Classification:
     """The process's instance equal to an unflagged `result` (its label-less evidence follows from its entities)."""
     if result.flagged:
         return result
-    with _same_text_lock:
+    with _memo_lock:
         found = _shared_unflagged.get(result.entities)
         if found is None:
             if len(_shared_unflagged) >= SHARED_UNFLAGGED_LIMIT:
