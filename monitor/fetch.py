@@ -585,7 +585,8 @@ def _read_response(
         return FetchResult(url=url, final_url=final_url, status=304, moved_to=moved_to)
     if status >= 400:
         retry_after = parse_retry_after(response.headers.get("retry-after"), datetime.now(UTC))
-        raise FetchError(f"HTTP {status} from {final_url}", status=status, retry_after=retry_after)
+        asked = f" (Retry-After: {retry_after:.0f} s)" if retry_after is not None else ""
+        raise FetchError(f"HTTP {status} from {final_url}{asked}", status=status, retry_after=retry_after)
     if status != 200:
         raise FetchError(f"unexpected HTTP {status} from {final_url}", status=status)
     body = read_capped(response, final_url, max_bytes)

@@ -85,7 +85,7 @@ class StoryFacts:
 def load_rules(directory: Path) -> list[AlertRule]:
     """Read every *.yaml / *.yml file of `directory` as one rule. Raises ConfigError listing all problems."""
     if not directory.is_dir():
-        raise ConfigError(f"{directory}: alert rules folder not found")
+        raise ConfigError(f"{directory}: alert rules folder not found (name another with --alerts or MONITOR_ALERTS)")
     problems: list[str] = []
     rules: list[AlertRule] = []
     files = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])

@@ -69,12 +69,13 @@ class Runner:
             configuration = load_configuration(self.settings)
         except ConfigError as exc:
             log.error("configuration edit rejected, keeping the last good one:\n  %s", "\n  ".join(exc.problems))
-            print("configuration edit rejected, keeping the last good one:\n  " + "\n  ".join(exc.problems))
             return
         self.pipeline.rules = configuration.rules
         sync_config(self.pipeline, configuration.feeds)
         unblock_alerts(self.pipeline.engine, utc_now())
-        log.info("configuration loaded: %d feeds, %d rules", len(configuration.feeds), len(configuration.rules))
+        enabled = sum(1 for feed in configuration.feeds if feed.enabled)
+        # printed like "monitor running": after a rejected edit, this says the next one took effect
+        print(f"configuration reloaded: {enabled} feeds, {len(configuration.rules)} rules")
 
     def poll_due(self) -> None:
         try:

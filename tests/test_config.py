@@ -117,6 +117,14 @@ def test_missing_and_empty_files(tmp_path: Path) -> None:
 # -- alert rules ------------------------------------------------------------------------------------
 
 
+def test_a_missing_rules_folder_is_named_with_how_to_name_another(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_rules(tmp_path / "no-such-folder")
+    (problem,) = info.value.problems
+    assert problem.startswith(f"{tmp_path / 'no-such-folder'}: alert rules folder not found")
+    assert "--alerts" in problem and "MONITOR_ALERTS" in problem
+
+
 def rule_problems(tmp_path: Path, text: str) -> list[str]:
     folder = tmp_path / "alerts"
     folder.mkdir(exist_ok=True)

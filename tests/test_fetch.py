@@ -77,9 +77,10 @@ def test_http_errors_carry_status_and_retry_after(server: FeedServer, client: ht
     with pytest.raises(FetchError) as busy:
         fetch(client, server.url("/busy"), allow_private=True)
     assert (busy.value.status, busy.value.retry_after) == (429, 120.0)
+    assert str(busy.value).endswith("(Retry-After: 120 s)")  # the user sees why the next poll is late
     with pytest.raises(FetchError) as gone:
         fetch(client, server.url("/gone"), allow_private=True)
-    assert gone.value.status == 410
+    assert gone.value.status == 410 and "Retry-After" not in str(gone.value)
 
 
 def test_oversized_and_gzip_bomb_bodies_are_refused(server: FeedServer, client: httpx.Client) -> None:

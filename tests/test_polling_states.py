@@ -6,6 +6,7 @@ The clock starts at the real time (Retry-After dates are read against it) and is
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -375,7 +376,7 @@ def test_a_client_made_without_the_opt_in_refuses_private_addresses_even_outside
 
 
 def test_run_picks_up_feed_edits_and_keeps_the_last_good_configuration(
-    server: FeedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    server: FeedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
     from monitor.app import build_notifiers
     from monitor.scheduler import Runner
@@ -400,10 +401,15 @@ def test_run_picks_up_feed_edits_and_keeps_the_last_good_configuration(
     feeds.write_text(
         f"feeds:\n  - name: f\n    url: '{server.url('/a')}'\n  - name: g\n    url: '{server.url('/b')}'\n"
     )
+    capsys.readouterr()
     runner.reload_if_changed()
     assert enabled() == {"f": server.url("/a"), "g": server.url("/b")}
+    assert "configuration reloaded: 2 feeds, 1 rules" in capsys.readouterr().out
     feeds.write_text("feeds:\n  - name: f\n    url: 'ftp://nowhere'\n    interval: soon\n")  # invalid edit
-    runner.reload_if_changed()
-    assert "configuration edit rejected, keeping the last good one" in capsys.readouterr().out
+    with caplog.at_level(logging.ERROR, logger="monitor"):
+        runner.reload_if_changed()
+    (rejected,) = [r.getMessage() for r in caplog.records if "configuration edit rejected" in r.getMessage()]
+    assert "keeping the last good one" in rejected and "feeds[0].url" in rejected and "feeds[0].interval" in rejected
+    assert "reloaded" not in capsys.readouterr().out
     assert enabled() == {"f": server.url("/a"), "g": server.url("/b")}
     assert [r.name for r in poller.pipeline.rules] == ["all"]

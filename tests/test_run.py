@@ -100,4 +100,6 @@ def test_run_polls_reloads_configuration_and_stops_on_sigterm(tmp_path: Path) ->
             output, _ = process.communicate(timeout=30)
         assert process.returncode == 0, output
         assert "configuration edit rejected" in output and "feeds[0].url" in output
+        assert output.count("feeds[0].url") == 1  # the rejection is said once, not once per output channel
+        assert "configuration reloaded: 2 feeds" in output
         assert "monitor stopped" in output
