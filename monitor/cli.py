@@ -468,7 +468,8 @@ def feeds_command(ctx: click.Context, feeds: str | None, alerts: str | None, db:
 def _story_records(settings: Settings, since: datetime | None) -> Iterator[dict[str, Any]]:
     engine = store.make_engine(settings.db)
     with store.transaction(engine) as session:
-        query = select(Story).order_by(col(Story.first_seen_at))
+        # a story whose items the classifier no longer flags (monitor reclassify) is no event
+        query = select(Story).where(col(Story.item_count) > 0).order_by(col(Story.first_seen_at))
         if since is not None:
             query = query.where(col(Story.first_seen_at) >= since)
         stories = list(session.exec(query))

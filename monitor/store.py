@@ -272,9 +272,14 @@ def insert_story(session: Session, values: dict[str, Any]) -> int:
 
 
 def story_state(session: Session, story_id: int) -> tuple[str, bool] | None:
-    """A story's outlets and whether it alerted, or None when there is no such story."""
+    """A story's outlets and whether it alerted, or None when there is no such story to join.
+
+    A story all of whose items `monitor reclassify` no longer flags is none: the story index still holds
+    their keys, and a later report of a similar real event must start its own story (and alert), not
+    join the emptied one.
+    """
     with raw_cursor(session) as cur:
-        row = cur.execute("SELECT outlets, alerted FROM story WHERE id = ?", (story_id,)).fetchone()
+        row = cur.execute("SELECT outlets, alerted FROM story WHERE id = ? AND item_count > 0", (story_id,)).fetchone()
     return (str(row[0] or ""), bool(row[1])) if row is not None else None
 
 

@@ -7,11 +7,13 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from click.testing import CliRunner
 from sqlmodel import select
 
 from monitor import store
 from monitor.app import build_pipeline
-from monitor.decide import QUIET
+from monitor.cli import main
+from monitor.decide import QUIET, AlertPolicy
 from monitor.pipeline import ingest, sync_config
 from monitor.reclassify import describe, reclassify
 from monitor.rules import AlertRule
@@ -59,3 +61,36 @@ def test_reclassify_rewrites_what_an_older_classifier_stored(tmp_path: Path) -> 
     assert evidence["cdmo_contract"]
     assert rows["other"][0] == "" and rows["other"][3] is None
     assert rows["other"][1]["cdmo"] is None and rows["other"][2] == {}
+
+
+def test_a_story_whose_items_were_all_unflagged_is_never_joined_again(tmp_path: Path) -> None:
+    """A false positive that reclassify took out of its story must not swallow the real event's report later.
+
+    Its blocking keys and fingerprint stay in the story index; without the check, a later report of a
+    similar deal joined the emptied story (which had alerted) and never alerted itself.
+    """
+    db = tmp_path / "monitor.db"
+    pipeline = build_pipeline(Settings(db=str(db), allow_private_networks=True), [RULE], clock=lambda: NOW)
+    sync_config(pipeline, [FeedSpec(name="wire", url="http://127.0.0.1:9/feed.xml", interval=timedelta(minutes=30))])
+    first = ParsedItem(guid="first", url="https://news.example.com/a", title=DEAL, published=NOW - timedelta(hours=2))
+    with store.transaction(pipeline.engine) as session:
+        feed = session.exec(select(Feed)).one()
+        assert ingest(pipeline, session, feed, [first], NOW, policy=QUIET).stories == 1
+    with sqlite3.connect(db) as conn:  # the publisher corrected the text: it was never a contract
+        conn.execute("UPDATE item SET title = ? WHERE guid = 'first'", (OTHER,))
+        (emptied,) = conn.execute("SELECT story_id FROM item WHERE guid = 'first'").fetchone()
+    assert reclassify(pipeline, since=None, policy=QUIET).unflagged == 1
+
+    later = NOW - timedelta(hours=1)
+    second = ParsedItem(guid="second", url="https://other.example.com/b", title=DEAL, published=later)
+    with store.transaction(pipeline.engine) as session:
+        feed = session.exec(select(Feed)).one()
+        counts = ingest(pipeline, session, feed, [second], NOW, policy=AlertPolicy())
+    with sqlite3.connect(db) as conn:
+        (story,) = conn.execute("SELECT story_id FROM item WHERE guid = 'second'").fetchone()
+        alerts = conn.execute("SELECT count(*) FROM alert WHERE story_id = ?", (story,)).fetchone()[0]
+    assert story != emptied and counts.stories == 1
+    assert alerts == 1  # the real event alerts
+    listed = CliRunner().invoke(main, ["--db", str(db), "events", "--format", "json"])
+    assert listed.exit_code == 0, listed.output
+    assert [event["story_id"] for event in json.loads(listed.output)] == [story]  # the emptied one is no event
