@@ -5,10 +5,11 @@ Why it is built this way:
 - Redirects are followed here, hop by hop, so every hop is checked (scheme, address) and a permanent
   redirect can be reported to the user as a suggested new URL.
 - The address policy is enforced twice. `check_address` refuses early with a clear message (before any
-  connection, also for redirect targets); `GuardedBackend`, the httpcore network backend of every client
-  made by `make_client`, resolves the host again at connect time, checks every answer and connects to the
-  checked IP itself, so DNS rebinding between the check and the connect cannot reach loopback, private,
-  link-local or metadata addresses unless MONITOR_ALLOW_PRIVATE_NETWORKS=1.
+  connection, also for redirect targets; a host that passed lately is not looked up again); `GuardedBackend`,
+  the httpcore network backend of every client made by `make_client`, resolves the host again at connect
+  time, checks every answer and connects to the checked IP itself, so DNS rebinding between the check and
+  the connect cannot reach loopback, private, link-local or metadata addresses unless
+  MONITOR_ALLOW_PRIVATE_NETWORKS=1.
 - httpx's read timeout restarts with every chunk, so a server dripping one byte every few seconds would
   hold a worker for ever. Every network stream of our clients is a `DeadlineStream`: each read, write
   and TLS handshake waits at most until the fetch's total deadline, which bounds the whole request; so
@@ -55,6 +56,7 @@ TOTAL_DEADLINE_S = 30.0
 READ_TIMEOUT_S = 10.0
 CONNECT_TIMEOUT_S = 5.0
 RETRY_AFTER_RANGE_S = (1.0, 2 * 24 * 3600.0)
+PASSED_CHECK_TTL_S = 60.0  # how long a host that passed the early address check skips it (see PassedChecks)
 PRIVATE_HINT = "loopback, private and link-local addresses are not fetched unless MONITOR_ALLOW_PRIVATE_NETWORKS=1"
 
 Resolver = Callable[[str, int], list[str]]
@@ -89,6 +91,7 @@ class _ClientDefaults:
     deadline_s: float
     max_bytes: int
     transport: GuardedTransport  # what fetch() sends through (see _sender)
+    passed: PassedChecks  # hosts that passed the early address check lately
 
 
 # Set by fetch() for the duration of one fetch; read by the network backend in the same thread.
@@ -121,7 +124,7 @@ def make_client(
         follow_redirects=False,
         trust_env=False,
     )
-    _CLIENT_DEFAULTS[client] = _ClientDefaults(allow_private, deadline_s, max_bytes, transport)
+    _CLIENT_DEFAULTS[client] = _ClientDefaults(allow_private, deadline_s, max_bytes, transport, PassedChecks())
     return client
 
 
@@ -185,19 +188,62 @@ def _refuse_non_public(host: str, addresses: Iterable[str], when: str = "") -> N
             raise FetchError(f"refused {host} ({address}){when}: {PRIVATE_HINT}")
 
 
-def check_address(url: str, *, allow_private: bool, resolve: Resolver = system_resolver) -> None:
-    """Refuse URLs that are not http(s) or whose host resolves to a non-public address."""
+def check_address(
+    url: str, *, allow_private: bool, resolve: Resolver = system_resolver, passed: PassedChecks | None = None
+) -> None:
+    """Refuse URLs that are not http(s) or whose host resolves to a non-public address.
+
+    With `passed`, a host that passed lately is not looked up again (see PassedChecks).
+    """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise FetchError(f"refused {url!r}: only http and https URLs are fetched")
     if allow_private:
         return
     port = parts.port or (443 if parts.scheme == "https" else 80)
+    checked = (resolve, parts.hostname, port)
+    if passed is not None and passed.recent(checked):
+        return
     try:
         addresses = resolve(parts.hostname, port)
     except (OSError, UnicodeError) as exc:
         raise FetchError(f"cannot resolve {parts.hostname}: {exc}") from exc
     _refuse_non_public(parts.hostname, addresses)
+    if passed is not None:
+        passed.add(checked)
+
+
+class PassedChecks:
+    """Hosts whose addresses `check_address` found public lately: a host's next feeds skip the look-up.
+
+    Why: every fetch looked its host up before connecting (a DNS query and a thread, see system_resolver),
+    though a poll fetches many feeds of one host within seconds (Google News queries, a publisher's
+    sections) over one kept-alive connection. Skipping it costs no safety: the early check only gives a
+    clear refusal before any connection, and every new connection still resolves and checks its own
+    answer (GuardedBackend), so a host that starts resolving to a private address is still refused.
+    Only passes are kept, for `ttl_s`, per resolver, and all are forgotten when a fetch run ends.
+    """
+
+    def __init__(self, ttl_s: float = PASSED_CHECK_TTL_S, limit: int = 4096) -> None:
+        self._ttl_s = ttl_s
+        self._limit = limit
+        self._lock = threading.Lock()
+        self._at: dict[tuple[Resolver, str, int], float] = {}
+
+    def recent(self, checked: tuple[Resolver, str, int]) -> bool:
+        with self._lock:
+            at = self._at.get(checked)
+        return at is not None and time.monotonic() - at < self._ttl_s
+
+    def add(self, checked: tuple[Resolver, str, int]) -> None:
+        with self._lock:
+            if len(self._at) >= self._limit:
+                self._at.clear()
+            self._at[checked] = time.monotonic()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._at.clear()
 
 
 def _is_ip_literal(host: str) -> bool:
@@ -432,10 +478,12 @@ class _Released(httpx.SyncByteStream):
 
 
 def release_idle_connections(client: httpx.Client) -> None:
-    """Close the idle keep-alive connections of a client made by make_client (end of a poll)."""
+    """Close the idle keep-alive connections of a client made by make_client, and forget the hosts that
+    passed the early address check (a fetch run has ended: the next is minutes away)."""
     defaults = _CLIENT_DEFAULTS.get(client)
     if defaults is not None:
         defaults.transport.release_idle()
+        defaults.passed.clear()
 
 
 # -- per-host concurrency ---------------------------------------------------------------------------
@@ -513,7 +561,7 @@ def fetch(
     try:
         headers = {**client.headers, **_conditional_headers(etag, last_modified)}
         send = _sender(defaults.transport, headers, client.timeout.as_dict())
-        return _follow(send, url, allow, resolve, cap, deadline, budget)
+        return _follow(send, url, allow, resolve, defaults.passed, cap, deadline, budget)
     finally:
         _POLICY.reset(token)
 
@@ -548,6 +596,7 @@ def _follow(
     url: str,
     allow_private: bool,
     resolve: Resolver,
+    passed: PassedChecks,
     max_bytes: int,
     deadline: float,
     budget: float,
@@ -555,7 +604,7 @@ def _follow(
     """The redirect loop: every hop is checked before it is requested."""
     current, moved_to, permanent_so_far = url, None, True
     for _hop in range(MAX_REDIRECTS + 1):
-        check_address(current, allow_private=allow_private, resolve=resolve)
+        check_address(current, allow_private=allow_private, resolve=resolve, passed=passed)
         try:
             with contextlib.closing(send(current)) as response:
                 if response.is_redirect and "location" in response.headers:

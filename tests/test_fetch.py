@@ -13,7 +13,15 @@ import httpx
 import pytest
 
 from monitor.errors import FetchError
-from monitor.fetch import USER_AGENT, fetch, is_public_address, make_client, parse_retry_after
+from monitor.fetch import (
+    USER_AGENT,
+    PassedChecks,
+    fetch,
+    is_public_address,
+    make_client,
+    parse_retry_after,
+    system_resolver,
+)
 from tests.servers import FeedServer, rss
 
 
@@ -196,3 +204,16 @@ def test_a_host_name_is_looked_up_within_the_deadline(client: httpx.Client, monk
     monkeypatch.setattr(socket, "getaddrinfo", failing)
     with pytest.raises(FetchError, match=r"cannot resolve feeds\.example\.test: .*not known"):
         fetch(client, "http://feeds.example.test/rss", deadline_s=5)
+
+
+def test_passed_checks_are_forgotten_after_their_time_and_stay_bounded() -> None:
+    passed = PassedChecks(ttl_s=0.05, limit=2)
+    news = (system_resolver, "news.example.com", 443)
+    passed.add(news)
+    assert passed.recent(news) and not passed.recent((system_resolver, "news.example.com", 80))
+    time.sleep(0.06)
+    assert not passed.recent(news)
+    passed.add(news)
+    passed.add((system_resolver, "a.example.com", 443))
+    passed.add((system_resolver, "b.example.com", 443))  # beyond the limit: the older ones are dropped
+    assert not passed.recent(news) and passed.recent((system_resolver, "b.example.com", 443))

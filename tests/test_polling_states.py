@@ -24,7 +24,7 @@ from click.testing import CliRunner
 from monitor import store
 from monitor.cli import main as cli
 from monitor.errors import FetchError
-from monitor.fetch import fetch, make_client
+from monitor.fetch import fetch, make_client, release_idle_connections
 from monitor.pipeline import Pipeline, PollResult, poll, sync_config
 from monitor.tables import Feed
 from monitor.types import FeedSpec
@@ -353,6 +353,34 @@ def test_dns_rebinding_between_check_and_connect_is_refused_at_connect_time(serv
     url = server.url("/feed").replace("127.0.0.1", "feeds.rebind.test")
     with make_client(timeout=1, connect_timeout=1) as client, pytest.raises(FetchError, match="at connect time"):
         fetch(client, url, resolve=rebinding)
+    assert server.hits("/feed") == []
+
+
+def test_a_host_that_passed_the_early_check_skips_it_for_a_while_but_every_connection_is_checked(
+    server: FeedServer,
+) -> None:
+    server.set("/feed", rss(ITEMS))
+    asked: list[str] = []
+
+    def public_then_loopback(host: str, port: int) -> list[str]:
+        asked.append(host)
+        return ["93.184.216.34"] if len(asked) == 1 else ["127.0.0.1"]
+
+    url = server.url("/feed").replace("127.0.0.1", "feeds.memo.test")
+    with make_client(timeout=1, connect_timeout=1) as client:
+        for _ in range(2):
+            with pytest.raises(FetchError, match="at connect time"):
+                fetch(client, url, resolve=public_then_loopback)
+        assert len(asked) == 3  # one early check for both fetches; each connection looked up on its own
+        release_idle_connections(client)  # the fetch run ended: the next one checks early again
+        with pytest.raises(FetchError, match=r"refused feeds\.memo\.test \(127\.0\.0\.1\): loopback"):
+            fetch(client, url, resolve=public_then_loopback)
+        assert len(asked) == 4
+        refusals_asked = len(asked)
+        for _ in range(2):  # a refusal is never remembered as a pass
+            with pytest.raises(FetchError, match=r"refused feeds\.memo\.test \(127\.0\.0\.1\): loopback"):
+                fetch(client, url, resolve=public_then_loopback)
+        assert len(asked) == refusals_asked + 2
     assert server.hits("/feed") == []
 
 
