@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import sqlite3
 import threading
 import time
 import tracemalloc
@@ -140,6 +141,34 @@ def test_an_unchanged_body_is_not_parsed_again(server: FeedServer, tmp_path: Pat
     changed = poller.poll_one()
     assert (changed.status, changed.new_items) == ("ok", 1)
     assert poller.row().body_hash != body_hash
+
+
+def test_a_poll_stores_what_it_has_before_fetching_further_ahead(
+    server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cold poll fetches faster than it stores: it must not hold every body and parsed feed at once."""
+    import monitor.pipeline
+
+    monkeypatch.setattr(monitor.pipeline, "FETCH_WINDOW", 2)
+    monkeypatch.setattr(monitor.pipeline, "MAX_FEEDS_AHEAD", 2)
+    monkeypatch.setattr(monitor.pipeline, "AHEAD_BATCH", 1)
+    poller = make_poller(tmp_path, server.url("/feed/0"))
+    count = 7
+    sync_config(poller.pipeline, [FeedSpec(name=f"f{i}", url=server.url(f"/feed/{i}"), interval=INTERVAL)
+                                  for i in range(count)])  # fmt: skip
+    ahead: list[int] = []
+
+    def count_unstored() -> None:  # runs in the server as each request arrives (WAL: reads committed rows)
+        with sqlite3.connect(poller.db) as conn:
+            stored = conn.execute("SELECT count(*) FROM feed WHERE last_success_at IS NOT NULL").fetchone()[0]
+        ahead.append(len(server.requests) - stored)
+
+    for i in range(count):
+        server.set(f"/feed/{i}", rss(ITEMS), before=count_unstored)
+    results = poll(poller.pipeline)
+    assert [r.status for r in results] == ["baseline"] * count
+    assert len(ahead) == count
+    assert max(ahead) <= 2 + 2  # fetched and not handed over, plus handed over and not stored
 
 
 def test_a_changed_body_tells_the_parse_worker_which_items_are_stored(server: FeedServer, tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from monitor.errors import FetchError, ParseError
 from monitor.fetch import make_client
-from monitor.fetch_pool import FetchJob, fetch_all, interleave_by_host
+from monitor.fetch_pool import FetchJob, fetch_all, interleave_by_host, iter_fetch
 from monitor.parse import ParsedFeed
 from monitor.parse_pool import ParseJob, ParsePool, parse_job
 from monitor.types import ParsedItem
@@ -54,6 +54,19 @@ def test_per_host_limit_bounds_concurrency(server: FeedServer) -> None:
         free = time.monotonic() - started
     assert limited >= 0.75  # 8 requests of 0.2 s, 2 at a time
     assert free < limited
+
+
+def test_fetches_wait_while_the_caller_holds_a_window_of_bodies(server: FeedServer) -> None:
+    server.set("/a", rss([{"title": "a", "guid": "1"}]), conditional=False)
+    jobs = [FetchJob(server.url("/a"))] * 8
+    handed = 0
+    with make_client(timeout=2, connect_timeout=1, allow_private=True) as client:
+        for _index, outcome in iter_fetch(client, jobs, workers=8, window=2):
+            assert getattr(outcome, "status", None) == 200
+            handed += 1
+            time.sleep(0.1)  # a caller busy storing: threads free to run ahead would fetch everything now
+            assert len(server.hits("/a")) <= handed + 2
+    assert handed == 8 and len(server.hits("/a")) == 8
 
 
 def test_jobs_are_interleaved_by_host() -> None:
