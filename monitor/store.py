@@ -141,6 +141,12 @@ def due_feeds(session: Session, now: datetime, names: Sequence[str] | None = Non
     return list(session.exec(query.order_by(col(Feed.next_poll_at))))
 
 
+def gone_feeds(engine: Engine) -> set[str]:
+    """Names of the feeds that answered 410 Gone (polled again only when named, or after a URL change)."""
+    with transaction(engine) as session:
+        return {name for name in session.exec(select(Feed.name).where(col(Feed.gone)))}
+
+
 def feeds_by_id(session: Session, ids: Sequence[int]) -> dict[int, Feed]:
     """Feed rows by id, loaded in one query per 500 ids."""
     found: dict[int, Feed] = {}
