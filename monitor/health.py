@@ -186,7 +186,9 @@ def evaluate(
     """The verdict and its reasons, from state and `now` alone."""
     findings = _stall_findings(feeds, now, policy) + _feed_findings(feeds, now, policy)
     findings += _outbox_findings(outbox, now, policy)
-    if not any(polled(f) for f in feeds):
+    if not feeds:  # a database no `monitor run` or `monitor poll` has used yet
+        findings.append(Finding(DEGRADED, "no feed in the database yet: has `monitor run` started on it?"))
+    elif not any(polled(f) for f in feeds):
         findings.append(Finding(DEGRADED, "no feed is enabled: nothing is monitored"))
     worst = max((_RANK[f.severity] for f in findings), default=0)
     status = {0: HEALTHY, 1: DEGRADED, 2: UNHEALTHY}[worst]

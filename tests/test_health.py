@@ -99,7 +99,10 @@ def test_outbox_problems_degrade() -> None:
 
 
 def test_no_enabled_feed_degrades() -> None:
-    assert evaluate([], OutboxState(), NOW).status == DEGRADED
+    report = evaluate([replace(OK, enabled=False)], OutboxState(), NOW)
+    assert report.status == DEGRADED and "no feed is enabled" in report.findings[-1].message
+    empty = evaluate([], OutboxState(), NOW)  # a database nothing has polled yet says so, not "none enabled"
+    assert empty.status == DEGRADED and "no feed in the database yet" in empty.findings[-1].message
 
 
 # -- metrics ----------------------------------------------------------------------------------------
