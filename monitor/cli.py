@@ -164,8 +164,8 @@ def poll(
     """Poll every enabled feed (or --feed NAME) now, deliver alerts, exit.
 
     The first poll of a new feed stores its items without alerting (a baseline). Exit code 0 even
-    when some feeds failed; they are listed. A feed that answered 410 Gone is polled again only when
-    named with --feed (or once its URL changes in feeds.yaml).
+    when some feeds failed; they are listed. A feed that answered 410 Gone, or whose server asked to
+    wait (Retry-After), is left out and listed unless named with --feed.
     """
     from monitor.pipeline import poll as poll_feeds
     from monitor.pipeline import sync_config
@@ -180,8 +180,9 @@ def poll(
         pipeline = build_pipeline(settings, configuration.rules)
         sync_config(pipeline, configuration.feeds)
         enabled = [f.name for f in configuration.feeds if f.enabled]
-        gone = sorted(store.gone_feeds(pipeline.engine).intersection(enabled)) if not feed_names else []
-        names = list(feed_names) or [name for name in enabled if name not in gone]
+        held = store.held_feeds(pipeline.engine, pipeline.clock()) if not feed_names else {}
+        held = {name: why for name, why in sorted(held.items()) if name in enabled}
+        names = list(feed_names) or [name for name in enabled if name not in held]
         results = poll_feeds(pipeline, names)
         report_alarms([r.alarm for r in results if r.alarm], settings)
         report = deliver_all(pipeline.engine, settings, configuration.rules)
@@ -195,8 +196,8 @@ def poll(
         status = f"[red]{r.status}[/red]" if r.status == "error" else r.status
         table.add_row(r.feed, status, str(r.new_items), str(r.flagged), str(r.alerts), r.error or "")
     console.print(table)
-    for name in gone:
-        console.print(f"not polled: {name} (410 Gone: remove it or fix its URL in feeds.yaml; --feed {name} tries it)")
+    for name, why in held.items():
+        console.print(f"not polled: {name} ({why}; --feed {name} polls it now)")
     console.print(
         f"alerts sent: {report.sent}, waiting to retry: {report.retried}, blocked: {report.blocked}"
         + "".join(f"\n  {e}" for e in report.errors[:10])

@@ -311,6 +311,7 @@ def _mark_success(feed: Feed, snap: FeedSnapshot, outcome: FetchResult, now: dat
     feed.last_polled_at = feed.last_success_at = now
     feed.consecutive_failures = 0
     feed.last_error = None
+    feed.wait_until = None
     feed.failing_since, feed.failure_reported = None, False
     if outcome.status == 200:
         feed.etag, feed.last_modified, feed.body_hash = outcome.etag, outcome.last_modified, body_hash
@@ -326,6 +327,7 @@ def _failure(feed: Feed, snap: FeedSnapshot, error: FeedError, now: datetime) ->
     if isinstance(error, FetchError) and error.status == 410:
         feed.gone = True
         feed.last_error = f"{error} (410 Gone: polling stopped; remove or fix the URL in feeds.yaml)"
+    feed.wait_until = now + timedelta(seconds=error.retry_after) if error.retry_after is not None else None
     feed.next_poll_at = next_poll_at(
         now, snap.interval, failures=feed.consecutive_failures, retry_after=error.retry_after
     )

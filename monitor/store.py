@@ -43,6 +43,7 @@ def make_engine(db: str) -> Engine:
         if engine.dialect.name == "sqlite":
             _configure_sqlite(engine)
         SQLModel.metadata.create_all(engine)
+        _upkeep_columns(engine)
         _upkeep_indexes(engine)
     except SQLAlchemyError as exc:
         raise StorageError(f"cannot open the database {db!r}: {exc}") from exc
@@ -54,6 +55,27 @@ _OBSOLETE_INDEXES = (
     "ix_story_key_key_seen",  # became the covering ix_story_key_lookup
     "ix_item_feed_id",  # the unique (feed_id, guid) index starts with feed_id
 )
+
+
+def _upkeep_columns(engine: Engine) -> None:
+    """Add the columns a database made by an earlier version lacks (SQLite's ALTER TABLE ADD COLUMN).
+
+    `create_all` creates missing tables but leaves existing ones alone. A column added to a table since
+    is nullable, so the rows already there need no value and adding it is the whole migration; any other
+    difference would need a real one and is refused with a clear error.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.begin() as connection:
+        for table in SQLModel.metadata.sorted_tables:
+            present = {row[1] for row in connection.exec_driver_sql(f'PRAGMA table_info("{table.name}")')}
+            for column in table.columns:
+                if column.name in present:
+                    continue
+                if not column.nullable or column.primary_key:
+                    raise StorageError(f"the database lacks column {table.name}.{column.name} and it cannot be added")
+                kind = column.type.compile(engine.dialect)
+                connection.exec_driver_sql(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}')
 
 
 def _upkeep_indexes(engine: Engine) -> None:
@@ -121,6 +143,7 @@ def sync_feeds(session: Session, specs: Sequence[FeedSpec], now: datetime) -> No
         elif row.url != spec.url:
             row.url, row.etag, row.last_modified, row.body_hash = spec.url, None, None, None
             row.gone, row.moved_to, row.next_poll_at, row.consecutive_failures = False, None, now, 0
+            row.wait_until = None
         row.enabled = spec.enabled
         row.interval_s = int(spec.interval.total_seconds())
         row.timezone = spec.timezone
@@ -141,10 +164,17 @@ def due_feeds(session: Session, now: datetime, names: Sequence[str] | None = Non
     return list(session.exec(query.order_by(col(Feed.next_poll_at))))
 
 
-def gone_feeds(engine: Engine) -> set[str]:
-    """Names of the feeds that answered 410 Gone (polled again only when named, or after a URL change)."""
+def held_feeds(engine: Engine, now: datetime) -> dict[str, str]:
+    """Feeds `monitor poll` leaves out unless named, with why: those that answered 410 Gone (until their URL
+    changes) and those whose server asked, with Retry-After, not to be polled before a later time."""
     with transaction(engine) as session:
-        return {name for name in session.exec(select(Feed.name).where(col(Feed.gone)))}
+        rows = session.exec(select(Feed).where(col(Feed.gone) | (col(Feed.wait_until) > now)))
+        return {
+            row.name: "410 Gone: remove it or fix its URL in feeds.yaml"
+            if row.gone
+            else f"its server asked, with Retry-After, to wait until {row.wait_until:%Y-%m-%d %H:%M} UTC"
+            for row in rows
+        }
 
 
 def feeds_by_id(session: Session, ids: Sequence[int]) -> dict[int, Feed]:

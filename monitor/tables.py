@@ -64,6 +64,8 @@ class Feed(SQLModel, table=True):
     moved_to: str | None = None
     gone: bool = False
     item_count: int = 0
+    # a server's Retry-After (429/503): not polled before this, not even by `monitor poll` unless named
+    wait_until: datetime | None = _utc_column()
 
 
 class Item(SQLModel, table=True):

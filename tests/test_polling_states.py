@@ -258,27 +258,36 @@ def test_410_stops_polling_and_says_so(server: FeedServer, tmp_path: Path) -> No
     assert "stopped (410)" in feeds_table(poller.db)
 
 
-def test_monitor_poll_leaves_a_gone_feed_out_unless_it_is_named(server: FeedServer, tmp_path: Path) -> None:
+def test_monitor_poll_leaves_out_gone_and_waiting_feeds_unless_named(server: FeedServer, tmp_path: Path) -> None:
     server.set("/gone", b"", status=410, conditional=False)
+    server.set("/busy", b"slow down", status=429, headers={"Retry-After": "3600"}, conditional=False)
     server.set("/live", rss(ITEMS))
     (tmp_path / "alerts").mkdir()
     (tmp_path / "alerts" / "all.yaml").write_text("name: all\nevents: [cdmo_contract]\nchannel: '#x'\n")
     (tmp_path / "feeds.yaml").write_text(
-        f"feeds:\n  - name: old\n    url: '{server.url('/gone')}'\n  - name: live\n    url: '{server.url('/live')}'\n"
-    )
+        "feeds:\n"
+        + "".join(f"  - name: {name}\n    url: '{server.url('/' + path)}'\n"
+                  for name, path in [("old", "gone"), ("busy", "busy"), ("live", "live")])
+    )  # fmt: skip
     args = ["--feeds", str(tmp_path / "feeds.yaml"), "--alerts", str(tmp_path / "alerts"),
             "--db", str(tmp_path / "monitor.db"), "poll"]  # fmt: skip
     env = {"MONITOR_ALLOW_PRIVATE_NETWORKS": "1", "COLUMNS": "250", "SLACK_BOT_TOKEN": ""}
     first = CliRunner().invoke(cli, args, env=env)
     assert first.exit_code == 0, first.output
-    assert "HTTP 410" in first.output and len(server.hits("/gone")) == 1
+    assert "HTTP 410" in first.output and "HTTP 429" in first.output
     again = CliRunner().invoke(cli, args, env=env)
     assert again.exit_code == 0, again.output
-    assert len(server.hits("/gone")) == 1 and len(server.hits("/live")) == 2  # the live feed is polled again
+    assert len(server.hits("/live")) == 2  # polled again: `monitor poll` is "now" for every other feed
+    assert len(server.hits("/gone")) == 1 and len(server.hits("/busy")) == 1
     assert "not polled: old (410 Gone" in again.output and "--feed old" in again.output
-    named = CliRunner().invoke(cli, [*args, "--feed", "old"], env=env)
+    assert "not polled: busy (its server asked, with Retry-After, to wait until" in again.output
+    named = CliRunner().invoke(cli, [*args, "--feed", "old", "--feed", "busy"], env=env)
     assert named.exit_code == 0, named.output
-    assert len(server.hits("/gone")) == 2 and "not polled" not in named.output
+    assert len(server.hits("/gone")) == 2 and len(server.hits("/busy")) == 2 and "not polled" not in named.output
+    server.set("/busy", rss(ITEMS))  # the server is back: a success ends the wait
+    assert CliRunner().invoke(cli, [*args, "--feed", "busy"], env=env).exit_code == 0
+    last = CliRunner().invoke(cli, args, env=env)
+    assert "not polled: busy" not in last.output and len(server.hits("/busy")) == 4
 
 
 # -- limits -----------------------------------------------------------------------------------------

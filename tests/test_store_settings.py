@@ -28,3 +28,21 @@ def test_every_connection_is_durable_and_has_the_larger_page_cache(tmp_path: Pat
         first.close()
         second.close()
     assert CACHE_KIB >= 16 * 1024  # SQLite's 2 MiB default made a cold poll re-read its index pages
+
+
+def test_a_database_from_an_earlier_version_gains_the_columns_added_since(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "monitor.db"
+    make_engine(str(db)).dispose()
+    with sqlite3.connect(db) as conn:  # what a version before `feed.wait_until` made, with a feed in it
+        conn.execute("ALTER TABLE feed DROP COLUMN wait_until")
+        conn.execute("INSERT INTO feed (name, url, enabled, interval_s, timezone, tags, baseline_done, "
+                     "consecutive_failures, failure_reported, gone, item_count) "
+                     "VALUES ('wire', 'https://news.example.com/feed', 1, 1800, 'UTC', '', 1, 0, 0, 0, 7)")  # fmt: skip
+    make_engine(str(db)).dispose()
+    with sqlite3.connect(db) as conn:
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(feed)")]
+        kept = conn.execute("SELECT name, item_count, wait_until FROM feed").fetchall()
+    assert "wait_until" in columns
+    assert kept == [("wire", 7, None)]
