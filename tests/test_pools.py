@@ -242,3 +242,12 @@ def test_equal_unflagged_classifications_travel_as_one_object_and_flagged_ones_a
     assert deal.flagged and deal == deal_again and deal is not deal_again  # flagged ones keep their own
     back = pickle.loads(pickle.dumps(results))
     assert back[0] is back[1] and back[0] == first
+
+
+def test_the_pool_takes_one_worker_per_core_up_to_two(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beyond two workers a poll waits on its one storing process; each worker costs ~40 MiB."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(16)), raising=False)
+    assert ParsePool().workers == 2
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0}, raising=False)
+    assert ParsePool().workers == 1
+    assert ParsePool(workers=6).workers == 6  # asked for explicitly
