@@ -7,13 +7,17 @@ itself (next poll per feed, backoff) lives in the feed table, so a restart loses
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
+from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from monitor.app import (
@@ -109,6 +113,37 @@ class Runner:
             log.exception("delivery failed; retrying at the next tick")
 
 
+def stopper(scheduler: BlockingScheduler) -> Callable[[int, FrameType | None], None]:
+    """The SIGTERM/SIGINT handler: stop the scheduler after the running job, from another thread.
+
+    Why a thread: a signal handler runs in the main thread, which may be inside the scheduler's own job
+    processing, holding its (re-entrant) job-store lock. Shutting down there emptied the job store under
+    that loop, which then failed to update the job it was handling (JobLookupError: `monitor run` died
+    with a traceback and exit code 1 instead of stopping cleanly). From another thread, the shutdown
+    waits for the lock. A second signal while stopping changes nothing.
+    """
+    stopping = threading.Event()
+
+    def shut_down() -> None:
+        with contextlib.suppress(SchedulerNotRunningError):
+            scheduler.shutdown(wait=False)
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        if stopping.is_set():
+            return
+        stopping.set()
+        log.warning("received signal %d, stopping", signum)
+        threading.Thread(target=shut_down, name="stop").start()
+
+    return stop
+
+
+def _quiet_overlap(record: logging.LogRecord) -> bool:
+    """Keep APScheduler's "skipped: maximum number of running instances reached" out of the log: a tick that
+    comes while a long poll still runs is expected (coalesced: the running poll takes in every due feed)."""
+    return "maximum number of running instances reached" not in record.getMessage()
+
+
 def run_forever(
     settings: Settings, configuration: Configuration, tick_s: int = 30, health: tuple[str, int] | None = None
 ) -> None:
@@ -124,12 +159,10 @@ def run_forever(
     scheduler.add_job(runner.poll_due, "interval", seconds=tick_s, id="poll", next_run_time=utc_now())
     scheduler.add_job(runner.deliver, "interval", seconds=max(5, tick_s // 3), id="deliver", next_run_time=utc_now())
 
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        log.warning("received signal %d, stopping", signum)
-        scheduler.shutdown(wait=False)
-
+    stop = stopper(scheduler)
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    logging.getLogger("apscheduler.scheduler").addFilter(_quiet_overlap)
     enabled = sum(1 for f in configuration.feeds if f.enabled)
     print(f"monitor running: {enabled} feeds, {len(configuration.rules)} rules, database {settings.db} (Ctrl-C stops)")
     scheduler.start()

@@ -8,10 +8,12 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tests.servers import FeedServer, SlackStandIn, rss
 
@@ -103,3 +105,52 @@ def test_run_polls_reloads_configuration_and_stops_on_sigterm(tmp_path: Path) ->
         assert output.count("feeds[0].url") == 1  # the rejection is said once, not once per output channel
         assert "configuration reloaded: 2 feeds" in output
         assert "monitor stopped" in output
+
+
+def test_a_signal_landing_inside_the_schedulers_job_processing_stops_it_cleanly() -> None:
+    """SIGTERM can arrive while the scheduler's main loop is between handing a job over and updating it.
+
+    The executor below lets the signal land exactly there. Shutting down from the handler itself emptied
+    the job store under that loop, which then raised JobLookupError: `monitor run` died with a traceback.
+    """
+    from datetime import UTC, datetime
+
+    from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.schedulers.base import STATE_STOPPED
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    from monitor.scheduler import stopper
+
+    class SignalledWhileSubmitting(ThreadPoolExecutor):
+        def _do_submit_job(self, job: Any, run_times: Any) -> None:
+            super()._do_submit_job(job, run_times)
+            stop(signal.SIGTERM, None)
+
+    scheduler = BlockingScheduler(timezone="UTC", executors={"default": SignalledWhileSubmitting()})
+    scheduler.add_job(lambda: None, "interval", seconds=60, id="poll", next_run_time=datetime.now(UTC))
+    stop = stopper(scheduler)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            scheduler.start()
+        except BaseException as exc:  # what the old handler raised out of start()
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=10)
+    assert not thread.is_alive() and errors == [] and scheduler.state == STATE_STOPPED
+
+
+def test_a_tick_skipped_while_a_long_poll_runs_is_not_logged_as_a_warning() -> None:
+    import logging
+
+    from monitor.scheduler import _quiet_overlap
+
+    def record(message: str) -> logging.LogRecord:
+        return logging.LogRecord("apscheduler.scheduler", logging.WARNING, __file__, 1, message, None, None)
+
+    skipped = 'Execution of job "Runner.poll_due" skipped: maximum number of running instances reached (1)'
+    assert not _quiet_overlap(record(skipped))
+    assert _quiet_overlap(record('Run time of job "Runner.poll_due" was missed by 0:05:01'))
