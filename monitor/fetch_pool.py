@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
@@ -63,7 +63,7 @@ def iter_fetch(
     per_host: int = DEFAULT_PER_HOST,
     allow_private: bool | None = None,
     window: int = DEFAULT_WINDOW,
-) -> Iterator[tuple[int, FetchOutcome]]:
+) -> Generator[tuple[int, FetchOutcome], None, None]:
     """(job index, outcome) pairs in the order fetches finish, so parsing can start before the last fetch.
 
     At most `window` fetches are started and not yet handed over: a caller that stops to store what it
@@ -83,11 +83,15 @@ def iter_fetch(
                     futures[pool.submit(_fetch_job, client, jobs[index], limiter, allow_private)] = index
 
             start(max(1, window))
-            while futures:
-                done, _ = wait(futures, return_when=FIRST_COMPLETED)
-                for future in done:
-                    start(1)  # one handed over, one more started: at most `window` bodies wait for the caller
-                    yield futures.pop(future), future.result()  # popped: a body is not kept after it is handed over
+            try:
+                while futures:
+                    done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        start(1)  # one handed over, one more started: at most `window` bodies wait for the caller
+                        yield futures.pop(future), future.result()  # popped: no body is kept once handed over
+            finally:  # the caller stopped early (closed this generator): fetches not started never start
+                for future in futures:
+                    future.cancel()
     finally:
         release_idle_connections(client)  # the next poll is minutes away: keep no sockets open till then
 

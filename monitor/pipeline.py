@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -104,7 +105,9 @@ def sync_config(pipeline: Pipeline, specs: Sequence[FeedSpec]) -> None:
         store.sync_feeds(session, specs, pipeline.clock())
 
 
-def poll(pipeline: Pipeline, names: Sequence[str] | None = None, *, notify: bool = True) -> list[PollResult]:
+def poll(
+    pipeline: Pipeline, names: Sequence[str] | None = None, *, notify: bool = True, stop: threading.Event | None = None
+) -> list[PollResult]:
     """Poll the due feeds (or the named ones), store what is new and enqueue alerts.
 
     Fetches run in threads (a per-host limit keeps it polite) and each changed body is handed to the
@@ -114,12 +117,17 @@ def poll(pipeline: Pipeline, names: Sequence[str] | None = None, *, notify: bool
     parsed and a parsed feed until it is stored, and fetching waits while MAX_FEEDS_AHEAD feeds are not
     stored yet. Feeds whose fetch failed or found nothing new are recorded together at the end, in one
     transaction.
+
+    Once `stop` is set (SIGTERM to `monitor run`), no further feed is fetched: what was fetched is stored and
+    recorded, the other feeds stay due for the next start, and only their results are missing from the list.
     """
     with rare_collections():  # a cold poll makes millions of short-lived objects
-        return _poll(pipeline, names, notify=notify)
+        return _poll(pipeline, names, notify=notify, stop=stop)
 
 
-def _poll(pipeline: Pipeline, names: Sequence[str] | None, *, notify: bool) -> list[PollResult]:
+def _poll(
+    pipeline: Pipeline, names: Sequence[str] | None, *, notify: bool, stop: threading.Event | None
+) -> list[PollResult]:
     now = pipeline.clock()
     with store.transaction(pipeline.engine) as session:
         snapshots = [_snapshot(row) for row in store.due_feeds(session, now, names)]
@@ -151,7 +159,11 @@ def _poll(pipeline: Pipeline, names: Sequence[str] | None, *, notify: bool) -> l
                 _next_batch(parsing, wait=True, gather_until=time.monotonic() + COMMIT_EVERY, limit=AHEAD_BATCH)
             )
 
-    for index, outcome in iter_fetch(pipeline.http, jobs, allow_private=pipeline.allow_private, window=FETCH_WINDOW):
+    fetched = iter_fetch(pipeline.http, jobs, allow_private=pipeline.allow_private, window=FETCH_WINDOW)
+    for index, outcome in fetched:
+        if stop is not None and stop.is_set():
+            fetched.close()  # fetches not started never start; this outcome and those after it are dropped
+            break
         snap = snapshots[index]
         if isinstance(outcome, FeedError) or outcome.status == 304:
             quiet.append((index, outcome, snap.body_hash))
@@ -169,7 +181,7 @@ def _poll(pipeline: Pipeline, names: Sequence[str] | None, *, notify: bool) -> l
         store_parsed(wait=False)
     results.update(_record_quiet(pipeline, snapshots, quiet, now))
     store_parsed(wait=True)
-    return [results[i] for i in range(len(snapshots))]
+    return [results[i] for i in range(len(snapshots)) if i in results]  # all of them unless stopped
 
 
 # Larger transactions write each touched index page to the WAL (and the checkpoint) fewer times: storing 1,000

@@ -63,6 +63,8 @@ class Runner:
     notifiers: NotifierFactory
     seen_config: tuple[tuple[str, float, int], ...] = field(default_factory=tuple)
     metrics: PollMetrics = field(default_factory=PollMetrics)
+    stopping: threading.Event = field(default_factory=threading.Event)  # set on SIGTERM: a running poll wraps up
+    polling: threading.Lock = field(default_factory=threading.Lock)  # held while a poll runs
 
     def reload_if_changed(self) -> None:
         current = config_fingerprint(self.settings)
@@ -82,10 +84,15 @@ class Runner:
         print(f"configuration reloaded: {enabled} feeds, {len(configuration.rules)} rules")
 
     def poll_due(self) -> None:
+        with self.polling:
+            if not self.stopping.is_set():
+                self._poll_due()
+
+    def _poll_due(self) -> None:
         try:
             self.reload_if_changed()
             started = time.monotonic()
-            results = poll(self.pipeline)
+            results = poll(self.pipeline, stop=self.stopping)
             self.metrics.record(results, time.monotonic() - started)
             report_alarms([r.alarm for r in results if r.alarm], self.settings)
             for result in results:
@@ -113,14 +120,15 @@ class Runner:
             log.exception("delivery failed; retrying at the next tick")
 
 
-def stopper(scheduler: BlockingScheduler) -> Callable[[int, FrameType | None], None]:
+def stopper(scheduler: BlockingScheduler, runner: Runner | None = None) -> Callable[[int, FrameType | None], None]:
     """The SIGTERM/SIGINT handler: stop the scheduler after the running job, from another thread.
 
     Why a thread: a signal handler runs in the main thread, which may be inside the scheduler's own job
     processing, holding its (re-entrant) job-store lock. Shutting down there emptied the job store under
     that loop, which then failed to update the job it was handling (JobLookupError: `monitor run` died
     with a traceback and exit code 1 instead of stopping cleanly). From another thread, the shutdown
-    waits for the lock. A second signal while stopping changes nothing.
+    waits for the lock. A second signal while stopping changes nothing. `runner`'s poll, if one runs, stops
+    fetching and stores what it has (see `run_forever`, which waits for it).
     """
     stopping = threading.Event()
 
@@ -132,6 +140,8 @@ def stopper(scheduler: BlockingScheduler) -> Callable[[int, FrameType | None], N
         if stopping.is_set():
             return
         stopping.set()
+        if runner is not None:
+            runner.stopping.set()
         log.warning("received signal %d, stopping", signum)
         threading.Thread(target=shut_down, name="stop").start()
 
@@ -159,13 +169,15 @@ def run_forever(
     scheduler.add_job(runner.poll_due, "interval", seconds=tick_s, id="poll", next_run_time=utc_now())
     scheduler.add_job(runner.deliver, "interval", seconds=max(5, tick_s // 3), id="deliver", next_run_time=utc_now())
 
-    stop = stopper(scheduler)
+    stop = stopper(scheduler, runner)
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     logging.getLogger("apscheduler.scheduler").addFilter(_quiet_overlap)
     enabled = sum(1 for f in configuration.feeds if f.enabled)
     print(f"monitor running: {enabled} feeds, {len(configuration.rules)} rules, database {settings.db} (Ctrl-C stops)")
     scheduler.start()
+    with runner.polling:  # a poll still running stores what it fetched first (it stops fetching at once)
+        pass
     if endpoint is not None:
         endpoint.close()
     pipeline.http.close()

@@ -21,13 +21,14 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from sqlmodel import select
 
 from monitor import store
 from monitor.cli import main as cli
 from monitor.errors import FetchError
 from monitor.fetch import fetch, make_client, release_idle_connections
 from monitor.pipeline import Pipeline, PollResult, poll, sync_config
-from monitor.tables import Feed
+from monitor.tables import Feed, Item
 from monitor.types import FeedSpec
 from monitor.vocabulary import load_vocabulary
 from tests.servers import FeedServer, rss
@@ -169,6 +170,30 @@ def test_a_poll_stores_what_it_has_before_fetching_further_ahead(
     assert [r.status for r in results] == ["baseline"] * count
     assert len(ahead) == count
     assert max(ahead) <= 2 + 2  # fetched and not handed over, plus handed over and not stored
+
+
+def test_a_stopped_poll_stores_what_it_fetched_and_leaves_the_other_feeds_due(
+    server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM to `monitor run` mid-poll: no further fetch, nothing half done, the rest polled at the next start."""
+    import monitor.pipeline
+
+    monkeypatch.setattr(monitor.pipeline, "FETCH_WINDOW", 1)  # one fetch at a time: the stop lands at a known feed
+    poller = make_poller(tmp_path, server.url("/feed/0"))
+    count = 6
+    sync_config(poller.pipeline, [FeedSpec(name=f"f{i}", url=server.url(f"/feed/{i}"), interval=INTERVAL)
+                                  for i in range(count)])  # fmt: skip
+    stop = threading.Event()
+    for i in range(count):
+        server.set(f"/feed/{i}", rss(ITEMS), before=stop.set if i == 2 else None)  # the signal comes with feed 2
+    results = poll(poller.pipeline, stop=stop)
+    assert [r.status for r in results] == ["baseline", "baseline"]  # feeds 0 and 1, handed over before the stop
+    assert len(server.requests) <= 3 + 1  # feed 2, and at most the one fetch already started after it
+    with store.transaction(poller.pipeline.engine) as session:
+        due = sorted(row.name for row in store.due_feeds(session, poller.clock.now))
+        stored = session.exec(select(Item)).all()
+    assert due == ["f2", "f3", "f4", "f5"] and len(stored) == 2 * len(ITEMS)
+    assert [r.status for r in poll(poller.pipeline)] == ["baseline"] * 4  # the next start polls the rest
 
 
 def test_a_changed_body_tells_the_parse_worker_which_items_are_stored(server: FeedServer, tmp_path: Path) -> None:
