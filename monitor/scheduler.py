@@ -2,7 +2,8 @@
 
 APScheduler 3.x with an in-memory job store only ticks (coalesced, one instance at a time): the schedule
 itself (next poll per feed, backoff) lives in the feed table, so a restart loses nothing and `run` and
-`poll` share one code path. SIGINT and SIGTERM stop the scheduler after the running job finishes.
+`poll` share one code path. SIGINT and SIGTERM stop the scheduler; a running poll fetches nothing more,
+stores what it fetched (the other feeds stay due) and `run` waits for it before it exits.
 """
 
 from __future__ import annotations
