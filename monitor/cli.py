@@ -323,6 +323,13 @@ def backfill(
         report = deliver_all(pipeline.engine, settings, configuration.rules) if notify != "none" else None
     except MonitorError as exc:
         _fail(f"error: {exc}")
+    except KeyboardInterrupt:  # Ctrl-C: what was stored stays stored, and the run can go on later
+        click.echo(
+            "backfill interrupted: what was stored so far is kept; run the same command again to go on from "
+            "there (--restart starts over)",
+            err=True,
+        )
+        ctx.exit(130)
     click.echo(
         f"backfill: {summary.pages} page(s), {summary.items_seen} items read, {summary.stored} stored, "
         f"{summary.flagged} flagged, {summary.stories} new stories, {summary.alerts} alerts, "

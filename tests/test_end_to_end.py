@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.servers import FeedServer, SlackStandIn, rss
-from tests.workspace import Workspace
+from tests.workspace import Db, Workspace
 
 CONTRACT = {
     # Publishers double-escape: this arrives as the text "<!channel> ... <https://evil.example|login>".
@@ -133,3 +136,32 @@ def test_events_lists_the_story(workspace: Workspace) -> None:
     assert any("Lonza signs manufacturing agreement" in t for t in titles)
     csv_out = workspace.monitor("events", "--format", "csv").stdout
     assert csv_out.splitlines()[0].startswith("story_id,labels,title")
+
+
+def test_ctrl_c_during_a_backfill_says_how_to_go_on_and_the_rerun_finishes_it(workspace: Workspace) -> None:
+    lines = [
+        json.dumps({"id": f"item-{i}", "title": f"Meridian Bioprocess names site lead number {i}",
+                    "summary": f"Routine staffing update {i} at the plant.", "published": f"2026-{1 + i % 9:02d}-01"})
+        for i in range(30_000)
+    ]  # fmt: skip
+    (workspace.root / "history.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    process = workspace.popen("backfill", "--from", "history.jsonl")
+    db = workspace.db()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (db.path.exists() and _stored(db) > 0):
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    _out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "backfill interrupted" in err and "run the same command again" in err and "Traceback" not in err
+    interrupted = _stored(db)
+    assert 0 < interrupted < 30_000
+    workspace.monitor("backfill", "--from", "history.jsonl", timeout=300)
+    assert _stored(db) == 30_000 and len(db.guids()) == 30_000
+
+
+def _stored(db: Db) -> int:
+    try:
+        return db.count("item")
+    except sqlite3.OperationalError:  # the tables are being created
+        return 0
