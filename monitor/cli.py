@@ -486,8 +486,8 @@ def _story_records(settings: Settings, since: datetime | None) -> Iterator[dict[
         if since is not None:
             query = query.where(col(Story.first_seen_at) >= since)
         stories = list(session.exec(query))
+        counts = store.story_item_counts(session)
         for story in stories:
-            items = store.story_items(session, story.id or 0)
             yield {
                 "story_id": story.id,
                 "labels": [label for label in story.labels.split(",") if label],
@@ -500,7 +500,7 @@ def _story_records(settings: Settings, since: datetime | None) -> Iterator[dict[
                 "first_seen": story.first_seen_at.isoformat(),
                 "published": story.published_at.isoformat() if story.published_at else None,
                 "outlets": [o for o in story.outlets.split(",") if o],
-                "items": len(items),
+                "items": counts.get(story.id or 0, 0),
                 "alerted": story.alerted,
             }
 

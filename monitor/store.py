@@ -347,8 +347,10 @@ def dumps(value: Any) -> str:
 _ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
 
 
-def story_items(session: Session, story_id: int) -> list[Item]:
-    return list(session.exec(select(Item).where(Item.story_id == story_id).order_by(col(Item.id))))
+def story_item_counts(session: Session) -> dict[int, int]:
+    """How many stored items each story has (one grouped query; `monitor events` lists thousands of stories)."""
+    query = select(Item.story_id, func.count()).where(col(Item.story_id).is_not(None)).group_by(col(Item.story_id))
+    return {int(story_id): int(count) for story_id, count in session.exec(query) if story_id is not None}
 
 
 def feed_names(session: Session) -> dict[int, str]:
