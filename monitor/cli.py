@@ -485,9 +485,7 @@ def _story_records(settings: Settings, since: datetime | None) -> Iterator[dict[
         query = select(Story).where(col(Story.item_count) > 0).order_by(col(Story.first_seen_at))
         if since is not None:
             query = query.where(col(Story.first_seen_at) >= since)
-        stories = list(session.exec(query))
-        counts = store.story_item_counts(session)
-        for story in stories:
+        for story in session.exec(query):
             yield {
                 "story_id": story.id,
                 "labels": [label for label in story.labels.split(",") if label],
@@ -500,7 +498,7 @@ def _story_records(settings: Settings, since: datetime | None) -> Iterator[dict[
                 "first_seen": story.first_seen_at.isoformat(),
                 "published": story.published_at.isoformat() if story.published_at else None,
                 "outlets": [o for o in story.outlets.split(",") if o],
-                "items": counts.get(story.id or 0, 0),
+                "items": story.item_count,  # kept by the pipeline as items join and leave
                 "alerted": story.alerted,
             }
 

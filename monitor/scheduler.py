@@ -131,7 +131,7 @@ def stopper(scheduler: BlockingScheduler, runner: Runner | None = None) -> Calla
     waits for the lock. A second signal while stopping changes nothing. `runner`'s poll, if one runs, stops
     fetching and stores what it has (see `run_forever`, which waits for it).
     """
-    stopping = threading.Event()
+    stopping = runner.stopping if runner is not None else threading.Event()
 
     def shut_down() -> None:
         with contextlib.suppress(SchedulerNotRunningError):
@@ -141,8 +141,6 @@ def stopper(scheduler: BlockingScheduler, runner: Runner | None = None) -> Calla
         if stopping.is_set():
             return
         stopping.set()
-        if runner is not None:
-            runner.stopping.set()
         log.warning("received signal %d, stopping", signum)
         threading.Thread(target=shut_down, name="stop").start()
 

@@ -24,7 +24,7 @@ from sqlmodel import Session, SQLModel, col, create_engine, select
 from monitor import story_index  # noqa: F401 - registers the story-index tables in the metadata
 from monitor.dbapi import db_time, raw_cursor
 from monitor.errors import StorageError
-from monitor.tables import Alert, Feed, Item
+from monitor.tables import Alert, Feed
 from monitor.types import FeedSpec
 
 
@@ -345,12 +345,6 @@ def dumps(value: Any) -> str:
 
 # Built once: json.dumps with options builds an encoder per call.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
-
-
-def story_item_counts(session: Session) -> dict[int, int]:
-    """How many stored items each story has (one grouped query; `monitor events` lists thousands of stories)."""
-    query = select(Item.story_id, func.count()).where(col(Item.story_id).is_not(None)).group_by(col(Item.story_id))
-    return {int(story_id): int(count) for story_id, count in session.exec(query) if story_id is not None}
 
 
 def feed_names(session: Session) -> dict[int, str]:
